@@ -1,0 +1,68 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Development settings for `make run` (production sets these in its environment).
+RUN_ENV := SECRET_KEY="$$(cat instance/secret_key)" SESSION_COOKIE_SECURE=0 \
+	BASE_URL=http://127.0.0.1:$(PORT) BIND=127.0.0.1:$(PORT)
+
+.PHONY: run test lint format install install-dev bench screenshots clean
+
+run: install instance/secret_key
+	$(RUN_ENV) $(BIN)/flask --app app db upgrade
+	$(RUN_ENV) $(BIN)/flask --app app seed
+	@echo ""
+	@echo "  Write for Rights is running at http://127.0.0.1:$(PORT)/"
+	@echo "  Emails are written to instance/mail/ (set MAIL_SERVER to send them). Ctrl-C stops."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(BIN)/flask --app app mail-worker & \
+	$(RUN_ENV) $(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@echo "== Test suite on SQLite =="
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== Test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+		$(BIN)/pytest; \
+	else \
+		echo "== PostgreSQL run skipped: TEST_DATABASE_URL is not set =="; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+instance/secret_key: | $(BIN)/python
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+	chmod 600 $@
+
+bench: install-dev
+	$(BIN)/python bench/http_bench.py
+
+screenshots: install-dev
+	$(BIN)/python tools/screenshots.py http://127.0.0.1:$(PORT) screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Application factory: wiring only. gunicorn serves `app:app`."""
+
+import os
+
+from flask import Flask, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+from extensions import babel, configure_sqlite, csrf, db, limiter, mail, migrate
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def create_app(config_class=Config, instance_path=None):
+    """Build the app for one configuration (Config in production, TestConfig in tests)."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: export a long random value.")
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_headers(app)
+
+    import commands
+    import errors
+    import template_helpers
+
+    errors.register(app)
+    commands.register(app)
+    template_helpers.register(app)
+    return app
+
+
+def database_url(app):
+    """DATABASE_URL, or the embedded SQLite file in instance/ when it is unset."""
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        return "sqlite:///" + os.path.join(app.instance_path, "letters.db")
+    if url.startswith(("postgres://", "postgresql://")):  # use psycopg 3
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+
+def select_locale():
+    """The visitor's language among those the site has."""
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+
+
+def register_blueprints(app):
+    from blueprints import api, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp, url_prefix="/api")
+
+
+def register_headers(app):
+    """Security headers on every response, and no shared caching of per-visitor pages."""
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+            headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Set-Cookie" in headers or "Cache-Control" not in headers:
+            headers["Cache-Control"] = "private, no-cache"
+        return response
+
+
+def __getattr__(name):
+    """`app` for gunicorn (app:app) and `flask --app app`, built on first use."""
+    if name == "app":
+        globals()["app"] = create_app()
+        return globals()["app"]
+    raise AttributeError(name)

@@ -1,0 +1,31 @@
+"""Public JSON for partners and the press."""
+
+from flask import Blueprint, jsonify
+
+import letters
+from blueprints.public import public_cache, published_cases
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/stats")
+def stats():
+    """The total of confirmed messages and, per published case, its count and goal."""
+    cases = published_cases()
+    counts = letters.counts_by_case()
+    body = {
+        "total": sum(counts.get(case.id, 0) for case in cases),
+        "cases": [
+            {
+                "slug": case.slug,
+                "name": case.name,
+                "count": counts.get(case.id, 0),
+                "goal": case.goal,
+                "status": case.status,
+            }
+            for case in cases
+        ],
+    }
+    response = public_cache(jsonify(body), 30)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,283 @@
+"""What supporters see: the campaign, its cases, the letter forms and confirmation."""
+
+import logging
+import os
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import TooManyRequests
+
+import letters
+from extensions import db, limiter
+from forms import INVALID_EMAIL, LetterForm, normalized_email
+from fragments import fragment_or_page, is_htmx
+from models import KINDS, Case, Letter
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+
+
+def public_cache(response, seconds):
+    """Shared caches may keep pages that carry nothing of one visitor."""
+    response.cache_control.public = True
+    response.cache_control.max_age = seconds
+    return response
+
+
+def visible_case(slug):
+    case = db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+    if case is None:
+        abort(404)
+    return case
+
+
+def published_cases():
+    return db.session.scalars(
+        sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
+    ).all()
+
+
+def check_kind(kind):
+    if kind not in KINDS:
+        abort(404)
+
+
+@bp.get("/")
+def index():
+    cases = published_cases()
+    counts = letters.counts_by_case()
+    total = sum(counts.get(case.id, 0) for case in cases)
+    page = render_template("public/index.html", cases=cases, counts=counts, total=total)
+    return public_cache(make_response(page), 30)
+
+
+def blank_form(case, kind, language):
+    data = {"language": language}
+    if kind == "appeal":
+        data["body"] = case.template_for(language)
+    return LetterForm(kind, formdata=None, data=data)
+
+
+def case_language(case):
+    """The language of the appeal template: ?lang= when the case has it, else English."""
+    wanted = request.args.get("lang", "")
+    return wanted if wanted in (case.appeal_templates or {}) else "en"
+
+
+@bp.get("/cases/<slug>")
+def case(slug):
+    case = visible_case(slug)
+    language = case_language(case)
+    forms = {kind: blank_form(case, kind, language) for kind in KINDS}
+    return render_template(
+        "public/case.html",
+        case=case,
+        forms=forms,
+        count=letters.case_count(case.id),
+        language=language,
+    )
+
+
+def render_form(case, form, status, problem=None):
+    """The form again (its fragment for htmx, else the whole case page), text kept."""
+    forms = {kind: blank_form(case, kind, form.language.data or "en") for kind in KINDS}
+    forms[form.kind] = form
+    return fragment_or_page(
+        "partials/_letter_form.html",
+        "public/case.html",
+        status,
+        case=case,
+        form=form,
+        forms=forms,
+        problem=problem,
+        problem_kind=form.kind,
+        count=letters.case_count(case.id),
+        language=form.language.data or "en",
+    )
+
+
+@bp.post("/cases/<slug>/letters/<kind>")
+@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
+def submit(slug, kind):
+    check_kind(kind)
+    case = visible_case(slug)
+    form = LetterForm(kind)
+    if case.status == "closed":
+        return render_form(case, form, 409, _("This case is closed: thank you for caring."))
+    if not form.validate():
+        return render_form(case, form, 422)
+    if not form.looks_automated:  # bots get the same answer, and nothing is stored
+        try:
+            letters.submit_letter(case, kind, form)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("could not store a letter for case %s", slug)
+            problem = _(
+                "We could not save your letter just now. Your text is still here: please try again in a moment."
+            )
+            return render_form(visible_case(slug), form, 503, problem)
+    if is_htmx():
+        return thanks_response(visible_case(slug), kind)
+    return redirect(url_for(".thanks", slug=slug, kind=kind), 303)
+
+
+def thanks_response(case, kind):
+    return fragment_or_page(
+        "partials/_thanks.html",
+        "public/thanks.html",
+        case=case,
+        kind=kind,
+        share_url=current_app.config["BASE_URL"] + url_for(".case", slug=case.slug),
+    )
+
+
+@bp.get("/cases/<slug>/thanks/<kind>")
+def thanks(slug, kind):
+    check_kind(kind)
+    return thanks_response(visible_case(slug), kind)
+
+
+@bp.post("/cases/<slug>/letters/<kind>/check-email")
+def check_email(slug, kind):
+    """Inline check when the email field loses focus: only that field's message."""
+    check_kind(kind)
+    form = LetterForm(kind)
+    errors = []
+    if form.email.data and normalized_email(form.email.data) is None:
+        errors = [INVALID_EMAIL]
+    response = make_response(
+        render_template("partials/_field_error.html", field=form.email, errors=errors)
+    )
+    response.vary.update(["HX-Request", "HX-Request-Type"])
+    return response
+
+
+@bp.errorhandler(CSRFError)
+@bp.errorhandler(TooManyRequests)
+def submit_problem(error):
+    """A stale form or too many letters: say so in the form and keep what was typed."""
+    if request.endpoint != "public.submit":
+        from errors import error_page
+
+        return error_page(error)
+    case = visible_case(request.view_args["slug"])
+    kind = request.view_args["kind"]
+    check_kind(kind)
+    form = LetterForm(kind)
+    if isinstance(error, CSRFError):
+        problem = _(
+            "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
+        )
+    else:
+        problem = _(
+            "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
+        )
+    return render_form(case, form, error.code, problem)  # Flask-Limiter adds Retry-After
+
+
+@bp.get("/cases/<slug>/count")
+def case_counter(slug):
+    case = visible_case(slug)
+    page = render_template(
+        "partials/_case_counter.html", case=case, count=letters.case_count(case.id)
+    )
+    return public_cache(make_response(page), 5)
+
+
+@bp.get("/count")
+def total_counter():
+    page = render_template("partials/_total_counter.html", total=letters.total_count())
+    return public_cache(make_response(page), 5)
+
+
+def no_referrer(response):
+    """The confirmation token stays out of other sites' logs."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def confirm_page(token):
+    """The Confirm button, or why the link no longer works and how to get a new one."""
+    letter_id, problem = letters.read_confirm_token(token)
+    letter = db.session.get(Letter, letter_id) if letter_id is not None else None
+    if letter is None:
+        problem = "invalid"
+    page = render_template("public/confirm.html", letter=letter, problem=problem, token=token)
+    return no_referrer(make_response(page, 400 if problem else 200))
+
+
+@bp.get("/confirm/<token>")
+def confirm(token):
+    """A page with a Confirm button: GET and HEAD change nothing (mail scanners prefetch)."""
+    return confirm_page(token)
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token):
+    letter_id, problem = letters.read_confirm_token(token)
+    letter = letters.confirm_letter(letter_id) if problem is None else None
+    if letter is None:
+        return confirm_page(token)
+    return no_referrer(redirect(url_for(".confirmed", slug=letter.case.slug), 303))
+
+
+@bp.get("/cases/<slug>/confirmed")
+def confirmed(slug):
+    case = visible_case(slug)
+    return render_template(
+        "public/confirmed.html",
+        case=case,
+        count=letters.case_count(case.id),
+        share_url=current_app.config["BASE_URL"] + url_for(".case", slug=case.slug),
+    )
+
+
+@bp.post("/confirm/resend")
+@limiter.limit("10 per hour")
+def resend():
+    """A new confirmation link, for an expired link or by address. Says the same either way."""
+    token = request.form.get("token", "")
+    email = request.form.get("email", "").strip()
+    if token:
+        letter_id, _problem = letters.read_confirm_token(token)  # expired is fine here
+        if letter_id is not None:
+            letters.resend_confirmation([letter_id])
+    elif email:
+        address = normalized_email(email)
+        if address is None:
+            page = render_template(
+                "public/confirm.html", problem="invalid", email=email, email_error=INVALID_EMAIL
+            )
+            return no_referrer(make_response(page, 422))
+        letters.resend_confirmation(letters.unconfirmed_letter_ids(address))
+    return redirect(url_for(".resent"), 303)
+
+
+@bp.get("/confirm/sent")
+def resent():
+    return render_template("public/resent.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return public_cache(make_response(render_template("public/privacy.html")), 300)
+
+
+@bp.get("/photos/<path:filename>")
+def photo(filename):
+    """Case photos live in instance/photos, outside the code tree."""
+    response = send_from_directory(os.path.join(current_app.instance_path, "photos"), filename)
+    return public_cache(response, 86400)

@@ -1,0 +1,85 @@
+"""Settings. Every setting comes from the environment variable of the same name.
+
+No secret has a default: SECRET_KEY must be set (`make run` generates one for
+development into instance/). TestConfig is what the test suite uses.
+"""
+
+import os
+
+
+def env_bool(name, default=False):
+    """Read a yes/no setting; "1", "true", "yes" and "on" mean yes."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    """Read a whole-number setting."""
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+class Config:
+    """Production and development settings, read from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Empty means the embedded SQLite database in instance/ (see create_app).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+    # Mail. With no MAIL_SERVER, emails are written to instance/mail/ as .eml files.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Write for Rights <letters@localhost>"
+    )
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)  # seconds, connect and each read
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 20)
+    MAIL_RETRY_FIRST = env_int("MAIL_RETRY_FIRST", 5)  # seconds, doubles each time
+    MAIL_RETRY_MAX = env_int("MAIL_RETRY_MAX", 300)
+    MAIL_CLAIM_SECONDS = env_int("MAIL_CLAIM_SECONDS", 300)
+
+    # Abuse controls.
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_SUBMIT = os.environ.get("RATELIMIT_SUBMIT", "10 per minute;60 per hour")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down must not refuse a letter
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
+    PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)  # hops of trusted proxies
+
+    CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
+    COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_SSL_STRICT = env_bool("WTF_CSRF_SSL_STRICT", True)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ["en"]
+
+
+class TestConfig(Config):
+    """Settings for the test suite: its own database, no real mail, no waiting."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 (tests only)
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    BASE_URL = "http://localhost"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 9  # discard: any accidental real SMTP connection fails loudly
+    MAIL_TIMEOUT = 2
+    RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
+    MIN_FILL_SECONDS = 0
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_SSL_STRICT = False

@@ -1,0 +1,178 @@
+"""The supporter's letter form: every limit is checked here, on the server."""
+
+import time
+import unicodedata
+from functools import lru_cache
+
+import pycountry
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from models import BODY_MAX, CITY_MAX, EMAIL_MAX, NAME_MAX
+
+
+@lru_cache(maxsize=16)
+def country_choices(locale_name):
+    """ISO 3166 countries as (code, name) in the visitor's language, sorted by name."""
+    names = Locale.parse(locale_name).territories
+    countries = [(c.alpha_2, names.get(c.alpha_2) or c.name) for c in pycountry.countries]
+    return tuple(sorted(countries, key=lambda pair: unicodedata.normalize("NFKD", pair[1])))
+
+
+@lru_cache(maxsize=16)
+def country_names(locale_name):
+    return dict(country_choices(locale_name))
+
+
+def current_countries():
+    return country_choices(str(get_locale()))
+
+
+def single_line(form, field):
+    """Names and cities are one line: a line break could forge an email header."""
+    if field.data and any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in field.data):
+        raise ValidationError(_l("Please keep this on one line."))
+
+
+def no_control_characters(form, field):
+    """Message bodies keep line breaks and tabs, but no other control characters."""
+    if field.data and any(
+        unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in field.data
+    ):
+        raise ValidationError(_l("This message contains characters we cannot send."))
+
+
+INVALID_EMAIL = _l("Please enter a valid email address, like name@example.org.")
+
+
+def normalized_email(value):
+    """The address as email-validator normalises it, or None when its syntax is wrong."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def email_address(form, field):
+    """Check the syntax and keep the normalised form."""
+    if field.data:
+        normalized = normalized_email(field.data)
+        if normalized is None:
+            raise ValidationError(INVALID_EMAIL)
+        field.data = normalized
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def form_started_token():
+    """A signed time stamp put in the form, to tell a person from a script that posts at once."""
+    return serializer().dumps("form")
+
+
+def seconds_since_started(token):
+    """Seconds since the form was shown, or None when the token is missing or forged."""
+    try:
+        _, signed_at = serializer().loads(token or "", return_timestamp=True)
+    except BadSignature:
+        return None
+    return time.time() - signed_at.timestamp()
+
+
+def serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-started")
+
+
+class LetterForm(FlaskForm):
+    """One appeal or one solidarity message. Built with prefix=kind so both fit on a page."""
+
+    name = StringField(
+        _l("Your name"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please tell us your name.")),
+            Length(max=NAME_MAX, message=_l("Please keep your name under %(max)d characters.")),
+            single_line,
+        ],
+    )
+    email = StringField(
+        _l("Email"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("This email address is too long.")),
+            email_address,
+        ],
+    )
+    country = SelectField(
+        _l("Country"),
+        validate_choice=False,
+        validators=[InputRequired(_l("Please choose your country."))],
+    )
+    city = StringField(
+        _l("City (optional)"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=CITY_MAX, message=_l("Please keep the city under %(max)d characters.")),
+            single_line,
+        ],
+    )
+    body = TextAreaField(
+        _l("Your message"),
+        filters=[strip],
+        validators=[DataRequired(_l("Please write your message.")), no_control_characters],
+    )
+    language = HiddenField(
+        default="en",
+        validators=[Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", message=_l("Unknown language."))],
+    )
+    consent_privacy = BooleanField(
+        _l("I agree to the privacy notice."),
+        validators=[DataRequired(_l("Please agree to the privacy notice so we can send it."))],
+    )
+    consent_contact = BooleanField(
+        _l("Keep me posted about this campaign and other ways to help (optional).")
+    )
+    website = StringField(_l("Leave this empty"))  # honeypot: people never see it
+    started = HiddenField()
+
+    def __init__(self, kind, *args, **kwargs):
+        super().__init__(*args, prefix=kind, **kwargs)
+        self.kind = kind
+        self.country.choices = current_countries()
+        limit = BODY_MAX[kind]
+        self.body.validators = [
+            *self.body.validators,
+            Length(max=limit, message=_l("Please keep it under %(max)d characters.")),
+        ]
+        self.body.max_length = limit
+        if not self.started.data:
+            self.started.data = form_started_token()
+
+    def validate_country(self, field):
+        if field.data not in country_names(str(get_locale())):
+            raise ValidationError(_l("Please choose your country from the list."))
+
+    @property
+    def looks_automated(self):
+        """A filled honeypot, or a form sent faster than a person could write it."""
+        if self.website.data:
+            return True
+        elapsed = seconds_since_started(self.started.data)
+        return elapsed is None or elapsed < current_app.config["MIN_FILL_SECONDS"]

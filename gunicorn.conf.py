@@ -1,0 +1,22 @@
+"""gunicorn settings for `gunicorn app:app`. Each can be overridden from the environment."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Sync workers, one request at a time each: a fair fit for short, CPU-bound Flask views.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so that no slow leak can build up over a campaign.
+max_requests = 20000
+max_requests_jitter = 2000
+# Access log to stdout unless turned off ("" or "none"). It holds paths, never form data.
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+if accesslog == "none":
+    accesslog = None
+errorlog = "-"
+# Behind a load balancer, trust X-Forwarded-* only from it (see PROXY_FIX_X_FOR too).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

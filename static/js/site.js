@@ -1,0 +1,70 @@
+// Small enhancements on top of htmx. Every page works without this file.
+(function () {
+  "use strict";
+
+  var announcer = function () { return document.getElementById("announcer"); };
+
+  // Say what htmx just swapped in: the thank-you heading, or the summary of errors.
+  // (htmx itself moves focus to the [autofocus] element of the new content.)
+  document.addEventListener("htmx:after:swap", function () {
+    var node = document.querySelector("[data-announce]:not([data-announced])");
+    if (!node || !announcer()) return;
+    node.setAttribute("data-announced", "");
+    announcer().textContent = "";
+    window.setTimeout(function () { announcer().textContent = node.textContent.trim(); }, 50);
+  });
+
+  // 5xx answers and network failures are not swapped in (see the htmx-config meta tag),
+  // so the form stays as it was, with the supporter's text. Tell them what happened.
+  function formStatus(event) {
+    var source = event.detail && event.detail.ctx && event.detail.ctx.sourceElement;
+    var form = source && source.closest ? source.closest("form") : null;
+    return form ? form.querySelector("[data-form-status]") : null;
+  }
+
+  function showProblem(event, message) {
+    var status = formStatus(event);
+    if (!status) return;
+    status.textContent = message;
+    if (announcer()) announcer().textContent = message;
+  }
+
+  document.addEventListener("htmx:response:error", function (event) {
+    if (event.detail.ctx.response.status >= 500) {
+      showProblem(event, document.documentElement.dataset.msgServer ||
+        "Sorry, we could not send that just now. Your text is still here: please try again in a moment.");
+    }
+  });
+
+  document.addEventListener("htmx:error", function (event) {
+    showProblem(event, document.documentElement.dataset.msgNetwork ||
+      "We could not reach our server. Please check your connection: your text is still here.");
+  });
+
+  document.addEventListener("htmx:before:request", function (event) {
+    var status = formStatus(event);
+    if (status) status.textContent = "";
+  });
+
+  // "Copy link" buttons are shown only where they can work.
+  function revealCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { revealCopyButtons(document); });
+  document.addEventListener("htmx:after:swap", function () { revealCopyButtons(document); });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var input = document.querySelector(button.getAttribute("data-copy"));
+    var status = button.parentNode.querySelector(".copy-status");
+    navigator.clipboard.writeText(input.value).then(function () {
+      if (status) status.textContent = button.getAttribute("data-copied") || "Link copied";
+    }, function () {
+      input.select();
+    });
+  });
+})();

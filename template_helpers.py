@@ -1,0 +1,44 @@
+"""Filters and globals the templates share."""
+
+from functools import lru_cache
+
+from babel import Locale
+from flask import current_app
+from flask_babel import format_decimal, get_locale
+
+from forms import country_names
+
+
+def country_name(code):
+    """The country's name in the visitor's language."""
+    return country_names(str(get_locale())).get(code, code)
+
+
+@lru_cache(maxsize=64)
+def language_name(code):
+    """A language's own name for itself ("Español"), for language links."""
+    try:
+        return Locale.parse(code).get_display_name(code).capitalize()
+    except (ValueError, TypeError):
+        return code
+
+
+def text_direction():
+    return Locale.parse(str(get_locale())).text_direction
+
+
+def percent_of(count, goal):
+    return min(100, int(count * 100 / goal)) if goal else 0
+
+
+def register(app):
+    app.jinja_env.filters["country_name"] = country_name
+    app.jinja_env.filters["language_name"] = language_name
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.globals.update(
+        percent_of=percent_of, text_direction=text_direction, get_locale=get_locale
+    )
+
+    @app.context_processor
+    def settings():
+        return {"counter_poll": current_app.config["COUNTER_POLL_SECONDS"]}

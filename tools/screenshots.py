@@ -1,0 +1,48 @@
+"""Screenshot every public page at a phone and a desktop width, to look at by hand.
+
+    python tools/screenshots.py http://127.0.0.1:8000 [out-folder]
+
+Needs Debian's chromium (/usr/bin/chromium) and the dev requirements.
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+PAGES = {
+    "home": "/",
+    "case": "/cases/gustavo-gatica",
+    "case-ar": "/cases/nassima-al-sada?lang=ar",
+    "thanks": "/cases/gustavo-gatica/thanks/appeal",
+    "confirm-invalid": "/confirm/not-a-token",
+    "confirmed": "/cases/gustavo-gatica/confirmed",
+    "privacy": "/privacy",
+    "not-found": "/nowhere",
+}
+
+
+def main(base, out):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        for width_name, (width, height) in WIDTHS.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for name, path in PAGES.items():
+                page.goto(base + path)
+                page.screenshot(path=out / f"{name}-{width_name}.png", full_page=True)
+            # The form with its inline errors, as htmx shows them.
+            page.goto(base + "/cases/gustavo-gatica#appeal")
+            page.click("#appeal-form button[type=submit]")
+            page.wait_for_selector("#appeal-problem")
+            page.screenshot(path=out / f"case-errors-{width_name}.png", full_page=True)
+            page.close()
+        browser.close()
+    print(f"screenshots in {out}/")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/"), sys.argv[2] if len(sys.argv) > 2 else "screenshots")

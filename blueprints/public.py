@@ -169,13 +169,16 @@ def check_email(slug, kind):
 @bp.errorhandler(TooManyRequests)
 def submit_problem(error):
     """A stale form or too many letters: say so in the form and keep what was typed."""
-    if request.endpoint != "public.submit":
-        from errors import error_page
+    from errors import error_page
 
+    kind = (request.view_args or {}).get("kind")
+    if request.endpoint != "public.submit" or kind not in KINDS:
         return error_page(error)
-    case = visible_case(request.view_args["slug"])
-    kind = request.view_args["kind"]
-    check_kind(kind)
+    case = db.session.scalar(
+        sa.select(Case).where(Case.slug == request.view_args["slug"], Case.status != "draft")
+    )
+    if case is None:
+        return error_page(error)
     form = LetterForm(kind)
     if isinstance(error, CSRFError):
         problem = _(

@@ -1,6 +1,7 @@
 """Fixtures: an app on a real database (SQLite, or PostgreSQL when TEST_DATABASE_URL is
 set), a client, a CLI runner, a real SMTP server, and a supporter who fills in forms."""
 
+import contextlib
 import email
 import os
 import re
@@ -9,6 +10,7 @@ from email import policy
 
 import flask_migrate
 import pytest
+import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
@@ -46,6 +48,7 @@ def schema(database_url, tmp_path_factory):
         db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
         flask_migrate.upgrade()
+        db.engine.dispose()
     return database_url
 
 
@@ -76,8 +79,15 @@ def make_app(schema, tmp_path):
         with built[0].app_context():
             db.session.remove()
             empty_tables()
+    for each in built:
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()  # close its pool now, not whenever it is collected
         if any(app.config["RATELIMIT_ENABLED"] for app in built):
-            limiter.reset()  # the storage is shared (Redis in CI): start the next test afresh
+            # The storage is shared (Redis in CI): start the next test afresh. A test that
+            # pointed it at a dead server has nothing to reset.
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                limiter.reset()
 
 
 @pytest.fixture

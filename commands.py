@@ -2,6 +2,7 @@
 
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup, with_appcontext
 
 import outbox
 from demo_campaign import ADDRESS_TBC, CASES
@@ -10,6 +11,7 @@ from models import Case
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Load the demo campaign. Adds missing cases; never changes or duplicates existing ones."""
     begin_write()
@@ -27,6 +29,7 @@ def seed_command():
 @click.command("mail-worker")
 @click.option("--once", is_flag=True, help="Send everything due now, then exit.")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between checks when idle.")
+@with_appcontext
 def mail_worker_command(once, poll):
     """Send queued emails until stopped (Ctrl-C or SIGTERM)."""
     sent, failed = outbox.run_worker(once=once, poll_seconds=poll, log=click.echo)
@@ -34,7 +37,7 @@ def mail_worker_command(once, poll):
         click.echo(f"mail-worker: {sent} sent, {failed} failed (will be retried).")
 
 
-@click.group("outbox")
+@click.group("outbox", cls=AppGroup)
 def outbox_group():
     """Look after queued emails."""
 
@@ -45,6 +48,8 @@ def outbox_status():
     counts = outbox.status_counts()
     for state in ("pending", "sent", "dead"):
         click.echo(f"{state}: {counts.get(state, 0)}")
+    for email in outbox.dead_emails():
+        click.echo(f"  dead #{email.id} after {email.attempts} attempts: {email.last_error}")
 
 
 @outbox_group.command("retry-dead")

@@ -78,6 +78,7 @@ class TestConfig(Config):
     BASE_URL = "http://localhost"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 9  # discard: any accidental real SMTP connection fails loudly
+    MAIL_SUPPRESS_SEND = False  # the tests talk to a real SMTP server (aiosmtpd)
     MAIL_TIMEOUT = 2
     RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
     MIN_FILL_SECONDS = 0

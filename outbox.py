@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_mail import Connection, Message
 
-from extensions import begin_write, db, mail
+from extensions import begin_write, db
 from models import Outbox, utcnow
 
 
@@ -112,7 +112,7 @@ def send_due(limit=50):
         return write_to_folder(emails), 0
     sent = failed = 0
     try:
-        with TimeoutConnection(mail) as connection:
+        with TimeoutConnection(current_app.extensions["mail"]) as connection:
             for email in emails:
                 try:
                     connection.send(build_message(email))
@@ -166,6 +166,13 @@ def status_counts():
     """{state: number of emails} for operators."""
     rows = db.session.execute(sa.select(Outbox.state, sa.func.count()).group_by(Outbox.state))
     return dict(rows.all())
+
+
+def dead_emails(limit=20):
+    """The most recent dead emails, with their last error."""
+    return db.session.scalars(
+        sa.select(Outbox).where(Outbox.state == "dead").order_by(Outbox.id.desc()).limit(limit)
+    ).all()
 
 
 def retry_dead():

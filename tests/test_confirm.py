@@ -1,0 +1,227 @@
+"""The confirmation email, through a real SMTP server, and the confirm page."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from conftest import Supporter, hidden_value
+from itsdangerous import timed
+
+import letters
+import outbox
+from extensions import db
+from models import Letter
+
+
+@pytest.fixture
+def mail_supporter(mail_app):
+    return Supporter(mail_app.test_client())
+
+
+def deliver(app):
+    with app.app_context():
+        return outbox.send_due()
+
+
+def confirm_link(message):
+    match = re.search(
+        r"http://localhost(/confirm/[\w.\-]+)", message.get_body(("plain",)).get_content()
+    )
+    assert match, "no confirmation link in the email"
+    return match.group(1)
+
+
+def letter_row(app, **filters):
+    with app.app_context():
+        letter = db.session.scalars(sa.select(Letter).filter_by(**filters)).one()
+        db.session.expunge(letter)
+        return letter
+
+
+def count(app, slug="gustavo-gatica"):
+    with app.app_context():
+        case_id = db.session.scalar(sa.text("SELECT id FROM cases WHERE slug = :s"), {"s": slug})
+        return letters.case_count(case_id)
+
+
+def test_confirmation_email_has_both_parts_and_a_working_link(
+    mail_app, mail_supporter, smtp, cases
+):
+    mail_supporter.submit("gustavo-gatica", name="Ada Lovelace", email="ada@example.org")
+    assert deliver(mail_app) == (1, 0)
+    [message] = smtp.messages
+    assert message["To"] == "ada@example.org"
+    assert message.envelope_to == ["ada@example.org"]
+    assert message["Subject"] == "Please confirm your letter for Gustavo Gatica"
+    assert "Write for Rights" in message["From"]
+    text = smtp.body(message, "plain")
+    html = smtp.body(message, "html")
+    assert text.startswith("Dear Ada Lovelace,")
+    assert "Open this link and press the Confirm button" in text
+    assert ">Confirm my letter</a>" in html
+    link = confirm_link(message)
+    assert f'href="http://localhost{link}"' in html
+    assert "ada" not in link  # nothing personal in the URL
+
+    client = mail_app.test_client()
+    page = client.get(link)
+    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    html = page.get_data(as_text=True)
+    assert "Confirm my letter" in html and f'action="{link}"' in html
+    assert letter_row(mail_app).status == "unconfirmed" and count(mail_app) == 0
+
+    token = hidden_value(html, "csrf_token")
+    done = client.post(link, data={"csrf_token": token})
+    assert done.status_code == 303 and done.headers["Location"] == "/cases/gustavo-gatica/confirmed"
+    landing = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Thank you: your letter counts" in landing
+    assert "<strong data-count>1</strong>" in landing
+    letter = letter_row(mail_app)
+    assert letter.status == "confirmed" and letter.counted and letter.confirmed_at
+    assert count(mail_app) == 1
+
+
+def test_get_and_head_never_confirm(mail_app, mail_supporter, smtp, cases):
+    mail_supporter.submit("gustavo-gatica")
+    deliver(mail_app)
+    link = confirm_link(smtp.messages[0])
+    client = mail_app.test_client()
+    for _ in range(3):
+        assert client.get(link).status_code == 200
+        assert client.head(link).status_code == 200
+    assert letter_row(mail_app).status == "unconfirmed"
+    assert count(mail_app) == 0
+
+
+def test_confirming_twice_is_harmless(mail_app, mail_supporter, smtp, cases):
+    mail_supporter.submit("gustavo-gatica")
+    deliver(mail_app)
+    link = confirm_link(smtp.messages[0])
+    client = mail_app.test_client()
+    token = hidden_value(client.get(link).get_data(as_text=True), "csrf_token")
+    for _ in range(2):
+        assert client.post(link, data={"csrf_token": token}).status_code == 303
+    assert count(mail_app) == 1
+    again = client.get(link).get_data(as_text=True)
+    assert "Your letter is already confirmed" in again
+
+
+def test_confirm_needs_the_csrf_token(mail_app, mail_supporter, smtp, cases):
+    mail_supporter.submit("gustavo-gatica")
+    deliver(mail_app)
+    link = confirm_link(smtp.messages[0])
+    response = mail_app.test_client().post(link)
+    assert response.status_code == 400
+    assert letter_row(mail_app).status == "unconfirmed"
+
+
+def test_two_letters_from_one_address_count_once_whichever_is_confirmed(
+    mail_app, mail_supporter, smtp, cases
+):
+    mail_supporter.submit("gustavo-gatica", email="twice@example.org", body="First")
+    mail_supporter.submit("gustavo-gatica", email="TWICE@example.org", body="Second")
+    deliver(mail_app)
+    assert len(smtp.messages) == 2  # neither was confirmed yet, so both get a link
+    with mail_app.app_context():
+        ids = db.session.scalars(sa.select(Letter.id).order_by(Letter.id)).all()
+        for letter_id in reversed(ids):
+            letters.confirm_letter(letter_id)
+    assert count(mail_app) == 1
+    with mail_app.app_context():
+        counted = db.session.scalars(sa.select(Letter.counted).order_by(Letter.id)).all()
+    assert counted == [False, True]
+
+
+def expired_link(app, letter_id, monkeypatch):
+    """A link signed 40 days ago (links live CONFIRM_MAX_AGE_DAYS = 30)."""
+    real_time = timed.time.time
+    monkeypatch.setattr(timed.time, "time", lambda: real_time() - 40 * 86400)
+    with app.test_request_context():
+        url = letters.confirm_url(db.session.get(Letter, letter_id))
+    monkeypatch.setattr(timed.time, "time", real_time)
+    return url.removeprefix("http://localhost")
+
+
+def test_expired_link_says_so_and_sends_a_new_one(
+    mail_app, mail_supporter, smtp, cases, monkeypatch
+):
+    mail_supporter.submit("gustavo-gatica")
+    letter_id = letter_row(mail_app).id
+    deliver(mail_app)
+    link = expired_link(mail_app, letter_id, monkeypatch)
+    client = mail_app.test_client()
+    page = client.get(link)
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "This link has expired" in html
+    token = hidden_value(html, "csrf_token")
+    refused = client.post(link, data={"csrf_token": token})
+    assert refused.status_code == 400 and letter_row(mail_app).status == "unconfirmed"
+
+    resend = client.post(
+        "/confirm/resend", data={"csrf_token": token, "token": hidden_value(html, "token")}
+    )
+    assert resend.status_code == 303 and resend.headers["Location"] == "/confirm/sent"
+    deliver(mail_app)
+    assert len(smtp.messages) == 2
+    fresh = confirm_link(smtp.messages[1])
+    assert client.post(fresh, data={"csrf_token": token}).status_code == 303
+    assert count(mail_app) == 1
+
+
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t[:-3] + "abc", lambda t: "x" + t, lambda t: "nonsense"]
+)
+def test_tampered_link_is_refused_and_offers_a_new_email(
+    mail_app, mail_supporter, smtp, cases, mangle
+):
+    mail_supporter.submit("gustavo-gatica", email="tamper@example.org")
+    deliver(mail_app)
+    token = confirm_link(smtp.messages[0]).removeprefix("/confirm/")
+    client = mail_app.test_client()
+    page = client.get(f"/confirm/{mangle(token)}")
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "This link does not work" in html and 'name="email"' in html
+    csrf = hidden_value(html, "csrf_token")
+    assert client.post(f"/confirm/{mangle(token)}", data={"csrf_token": csrf}).status_code == 400
+    assert letter_row(mail_app).status == "unconfirmed"
+
+    sent = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "Tamper@example.org"})
+    assert sent.status_code == 303
+    assert "If a letter from that address is waiting" in client.get("/confirm/sent").get_data(
+        as_text=True
+    )
+    deliver(mail_app)
+    assert len(smtp.messages) == 2 and smtp.messages[1]["To"] == "tamper@example.org"
+
+
+def test_resend_by_address_reveals_nothing(mail_app, smtp, cases):
+    client = mail_app.test_client()
+    csrf = hidden_value(client.get("/confirm/bad").get_data(as_text=True), "csrf_token")
+    unknown = client.post(
+        "/confirm/resend", data={"csrf_token": csrf, "email": "nobody@example.org"}
+    )
+    assert unknown.status_code == 303 and unknown.headers["Location"] == "/confirm/sent"
+    deliver(mail_app)
+    assert smtp.messages == []
+    bad = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "nope"})
+    assert bad.status_code == 422
+    assert "Please enter a valid email address" in bad.get_data(as_text=True)
+
+
+def test_markup_in_a_name_is_escaped_in_the_html_email(mail_app, mail_supporter, smtp, cases):
+    mail_supporter.submit("gustavo-gatica", name='<a href="http://evil.example">Click</a>')
+    deliver(mail_app)
+    [message] = smtp.messages
+    html = smtp.body(message, "html")
+    assert "evil.example" not in html.replace("&#34;http://evil.example&#34;", "")
+    assert "&lt;a href=" in html
+    assert 'Dear <a href="http://evil.example">Click</a>,' in smtp.body(message, "plain")
+
+
+def test_line_breaks_cannot_reach_mail_headers(mail_app, mail_supporter, smtp, cases):
+    response = mail_supporter.submit("gustavo-gatica", name="Eve\nBcc: victim@example.org")
+    assert response.status_code == 422
+    deliver(mail_app)
+    assert smtp.messages == []

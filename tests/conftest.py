@@ -2,17 +2,14 @@
 set), a client, a CLI runner, a real SMTP server, and a supporter who fills in forms."""
 
 import contextlib
-import email
 import os
-import re
-import socket
-from email import policy
 
 import flask_migrate
 import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from helpers import Inbox, Supporter
 
 from app import create_app
 from config import TestConfig
@@ -21,12 +18,6 @@ from extensions import db, limiter
 from models import Case
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -132,23 +123,6 @@ def case_slug(cases):
     return CASES[1]["slug"]  # Gustavo Gatica
 
 
-class Inbox:
-    """What a real SMTP server (aiosmtpd) received, parsed as email messages."""
-
-    def __init__(self):
-        self.messages = []
-        self.port = free_port()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        message.envelope_to = list(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def body(self, message, subtype):
-        return message.get_body(preferencelist=(subtype,)).get_content()
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
@@ -162,43 +136,6 @@ def smtp():
 def mail_app(make_app, smtp):
     """An app whose mail goes to the test SMTP server."""
     return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
-
-
-def hidden_value(html, name):
-    match = re.search(rf'name="{re.escape(name)}"[^>]* value="([^"]*)"', html)
-    assert match, f"no {name} in the page"
-    return match.group(1)
-
-
-class Supporter:
-    """Fills in a case's letter form the way a browser would, with or without htmx."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def form_fields(self, slug, kind):
-        page = self.client.get(f"/cases/{slug}").get_data(as_text=True)
-        return {
-            f"{kind}-csrf_token": hidden_value(page, f"{kind}-csrf_token"),
-            f"{kind}-started": hidden_value(page, f"{kind}-started"),
-            f"{kind}-language": "en",
-        }
-
-    def submit(self, slug, kind="appeal", htmx=False, fields=None, **values):
-        data = self.form_fields(slug, kind) if fields is None else dict(fields)
-        defaults = {
-            "name": "Ada Lovelace",
-            "email": "ada@example.org",
-            "country": "GB",
-            "city": "London",
-            "body": "Please release him now.",
-            "consent_privacy": "y",
-        }
-        for key, value in {**defaults, **values}.items():
-            if value is not None:
-                data[f"{kind}-{key}"] = value
-        headers = {"HX-Request": "true", "HX-Request-Type": "partial"} if htmx else {}
-        return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
 
 
 @pytest.fixture

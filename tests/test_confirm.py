@@ -4,7 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import Supporter, hidden_value
+from helpers import Supporter, hidden_value
 from itsdangerous import timed
 
 import letters
@@ -225,3 +225,23 @@ def test_line_breaks_cannot_reach_mail_headers(mail_app, mail_supporter, smtp, c
     assert response.status_code == 422
     deliver(mail_app)
     assert smtp.messages == []
+
+
+def test_email_links_use_base_url_whatever_host_the_request_named(mail_app, smtp, cases):
+    client = mail_app.test_client()
+    evil = "http://evil.example"
+    page = client.get("/cases/gustavo-gatica", base_url=evil).get_data(as_text=True)
+    data = {
+        "appeal-csrf_token": hidden_value(page, "appeal-csrf_token"),
+        "appeal-started": hidden_value(page, "appeal-started"),
+        "appeal-name": "Ada",
+        "appeal-email": "host@example.org",
+        "appeal-country": "GB",
+        "appeal-body": "Hello",
+        "appeal-consent_privacy": "y",
+    }
+    response = client.post("/cases/gustavo-gatica/letters/appeal", data=data, base_url=evil)
+    assert response.status_code == 303
+    deliver(mail_app)
+    text = smtp.body(smtp.messages[0], "plain")
+    assert "http://localhost/confirm/" in text and "evil.example" not in text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from conftest import Inbox, Supporter, free_port
+from helpers import Inbox, Supporter, free_port
 
 import outbox
 from extensions import db

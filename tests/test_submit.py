@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from helpers import Supporter
 from sqlalchemy.exc import OperationalError
 
 import letters
@@ -177,8 +178,6 @@ def test_honeypot_looks_like_success_but_stores_nothing(app, supporter, case_slu
 
 
 def test_too_fast_or_forged_fill_time_stores_nothing(make_app, cases, case_slug):
-    from conftest import Supporter
-
     app = make_app(MIN_FILL_SECONDS=60)
     supporter = Supporter(app.test_client())
     assert supporter.submit(case_slug).status_code == 303  # sent at once: looks like a bot
@@ -189,8 +188,6 @@ def test_too_fast_or_forged_fill_time_stores_nothing(make_app, cases, case_slug)
 
 
 def test_fill_time_lets_a_person_through(make_app, cases, case_slug, monkeypatch):
-    from conftest import Supporter
-
     app = make_app(MIN_FILL_SECONDS=3)
     supporter = Supporter(app.test_client())
     fields = supporter.form_fields(case_slug, "appeal")
@@ -219,8 +216,6 @@ def test_missing_or_wrong_csrf_token_is_refused_clearly(app, supporter, case_slu
 
 
 def test_csrf_token_from_another_session_is_refused(app, make_app, case_slug, cases):
-    from conftest import Supporter
-
     attacker = Supporter(app.test_client())
     fields = attacker.form_fields(case_slug, "appeal")
     victim = Supporter(app.test_client())
@@ -256,8 +251,6 @@ def test_oversize_bodies_get_413_and_store_nothing(app, supporter, case_slug):
 
 
 def test_over_the_rate_limit_is_429_with_retry_after_and_a_message(make_app, cases, case_slug):
-    from conftest import Supporter
-
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SUBMIT="2 per minute")
     supporter = Supporter(app.test_client())
     for n in range(2):
@@ -274,8 +267,6 @@ def test_over_the_rate_limit_is_429_with_retry_after_and_a_message(make_app, cas
 
 
 def test_rate_limit_storage_down_still_takes_letters(make_app, cases, case_slug):
-    from conftest import Supporter
-
     app = make_app(
         RATELIMIT_ENABLED=True,
         RATELIMIT_SUBMIT="1 per minute",
@@ -286,7 +277,10 @@ def test_rate_limit_storage_down_still_takes_letters(make_app, cases, case_slug)
     assert len(stored(app)) == 1
 
 
-def test_database_failure_keeps_the_text_and_stores_nothing(app, supporter, case_slug, monkeypatch):
+def test_database_failure_keeps_the_text_and_stores_nothing(
+    app, supporter, case_slug, monkeypatch, caplog
+):
+    caplog.set_level("DEBUG")
     fields = supporter.form_fields(case_slug, "appeal")
 
     def broken(*args, **kwargs):
@@ -301,6 +295,9 @@ def test_database_failure_keeps_the_text_and_stores_nothing(app, supporter, case
         assert "We could not save your letter just now" in html
         assert "Precious words</textarea>" in html
     assert stored(app) == []
+    assert "could not store a letter for case gustavo-gatica" in caplog.text
+    for personal in ("ada@example.org", "Ada Lovelace", "Precious words"):
+        assert personal not in caplog.text  # nothing personal goes into the logs
 
 
 def test_a_repeat_letter_does_not_count_twice_and_the_page_does_not_tell(app, supporter, case_slug):

@@ -190,3 +190,35 @@ def test_the_whole_path_without_javascript(live, no_js_page):
     page.click("text=Confirm my letter")
     expect(page).to_have_url(live.url + CASE + "/confirmed")
     expect(page.locator("#case-counter [data-count]")).to_have_text("1")
+
+
+def test_every_control_has_a_label_and_the_honeypot_is_out_of_reach(live, page):
+    page.goto(live.url + CASE)
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter(el => el.type !== 'hidden' && !el.closest('[aria-hidden=true]'))
+            .filter(el => !(el.labels && el.labels.length) && !el.textContent.trim())
+            .map(el => el.outerHTML)"""
+    )
+    assert unlabelled == []
+    honeypot = page.locator("#appeal-website")
+    assert honeypot.get_attribute("tabindex") == "-1"
+    assert not honeypot.is_visible() or honeypot.bounding_box()["x"] < 0
+    # Keyboard: from the message, Tab walks through the fields in reading order.
+    page.focus("#appeal-body")
+    order = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        order.append(
+            page.evaluate("(el => el.id || el.textContent.trim())(document.activeElement)")
+        )
+    assert order == [
+        "appeal-name",
+        "appeal-email",
+        "appeal-country",
+        "appeal-city",
+        "appeal-consent_privacy",
+        "privacy notice",  # the link inside the consent's label
+        "appeal-consent_contact",
+        "Send my appeal",
+    ]

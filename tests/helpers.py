@@ -1,0 +1,66 @@
+"""Test helpers: a real SMTP inbox, and a supporter who fills in the letter form."""
+
+import email
+import re
+import socket
+from email import policy
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd) received, parsed as email messages."""
+
+    def __init__(self):
+        self.messages = []
+        self.port = free_port()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message.envelope_to = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def body(self, message, subtype):
+        return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+def hidden_value(html, name):
+    match = re.search(rf'name="{re.escape(name)}"[^>]* value="([^"]*)"', html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+class Supporter:
+    """Fills in a case's letter form the way a browser would, with or without htmx."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def form_fields(self, slug, kind):
+        page = self.client.get(f"/cases/{slug}").get_data(as_text=True)
+        return {
+            f"{kind}-csrf_token": hidden_value(page, f"{kind}-csrf_token"),
+            f"{kind}-started": hidden_value(page, f"{kind}-started"),
+            f"{kind}-language": "en",
+        }
+
+    def submit(self, slug, kind="appeal", htmx=False, fields=None, **values):
+        data = self.form_fields(slug, kind) if fields is None else dict(fields)
+        defaults = {
+            "name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "country": "GB",
+            "city": "London",
+            "body": "Please release him now.",
+            "consent_privacy": "y",
+        }
+        for key, value in {**defaults, **values}.items():
+            if value is not None:
+                data[f"{kind}-{key}"] = value
+        headers = {"HX-Request": "true", "HX-Request-Type": "partial"} if htmx else {}
+        return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)

@@ -209,9 +209,7 @@ def test_every_control_has_a_label_and_the_honeypot_is_out_of_reach(live, page):
     order = []
     for _ in range(8):
         page.keyboard.press("Tab")
-        order.append(
-            page.evaluate("(el => el.id || el.innerText.trim())(document.activeElement)")
-        )
+        order.append(page.evaluate("(el => el.id || el.innerText.trim())(document.activeElement)"))
     assert order == [
         "appeal-name",
         "appeal-email",

@@ -12,6 +12,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -40,6 +41,25 @@ def country_names(locale_name):
 
 def current_countries():
     return country_choices(str(get_locale()))
+
+
+@lru_cache(maxsize=16)
+def country_options_html(locale_name):
+    """The country select's <option>s, built once per language: every case page has two."""
+    option = Markup('<option value="{}">{}</option>')
+    return Markup("\n").join(
+        option.format(code, name) for code, name in country_choices(locale_name)
+    )
+
+
+def country_options(selected=None):
+    """The options with `selected` marked; a value not in the list matches nothing."""
+    locale_name = str(get_locale())
+    html = country_options_html(locale_name)
+    if selected in country_names(locale_name):  # a plain two-letter code from our list
+        mark = f'value="{selected}">'
+        html = Markup(str(html).replace(mark, f'value="{selected}" selected>', 1))  # noqa: S704
+    return html
 
 
 def single_line(form, field):

@@ -6,7 +6,7 @@ from babel import Locale
 from flask import current_app
 from flask_babel import format_decimal, get_locale
 
-from forms import country_names
+from forms import country_names, country_options
 
 
 def country_name(code):
@@ -36,7 +36,10 @@ def register(app):
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals.update(
-        percent_of=percent_of, text_direction=text_direction, get_locale=get_locale
+        percent_of=percent_of,
+        text_direction=text_direction,
+        get_locale=get_locale,
+        country_options=country_options,
     )
 
     @app.context_processor

@@ -324,3 +324,12 @@ def test_a_solidarity_message_after_an_appeal_counts_separately(app, supporter, 
         for letter in stored(app):
             letters.confirm_letter(letter.id)
         assert letters.case_count(stored(app)[0].case_id) == 2
+
+
+def test_a_forged_country_value_is_refused_and_never_echoed_as_markup(app, supporter, case_slug):
+    response = supporter.submit(case_slug, htmx=True, country='"><script>alert(1)</script>')
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html and " selected>" not in html
+    assert "Please choose your country from the list." in html
+    assert stored(app) == []

@@ -57,6 +57,7 @@ class Config:
 
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
 
     SESSION_COOKIE_HTTPONLY = True
@@ -64,6 +65,7 @@ class Config:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_SSL_STRICT = env_bool("WTF_CSRF_SSL_STRICT", True)
+    WTF_I18N_ENABLED = False  # every message is our own, translated with Flask-Babel
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
@@ -82,5 +84,6 @@ class TestConfig(Config):
     MAIL_TIMEOUT = 2
     RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
     MIN_FILL_SECONDS = 0
+    PAGE_CACHE_SECONDS = 0  # the page-cache tests turn it on
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False

@@ -126,20 +126,21 @@ class CaseCounter(db.Model):
 
 
 class Outbox(db.Model):
-    """One email to send. Written in the same transaction as what it is about."""
+    """One email to send, about one letter. Written in the same transaction as the letter;
+    the worker renders it when it sends it, so a submission does not pay for that."""
 
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(EMAIL_MAX))
-    subject: Mapped[str] = mapped_column(sa.String(300))
-    body_text: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
+    template: Mapped[str] = mapped_column(sa.String(40))  # templates/email/<template>.txt|html
     state: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending|sent|dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
-    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"))
+    letter_id: Mapped[int] = mapped_column(sa.ForeignKey("letters.id"))
+
+    letter: Mapped[Letter] = relationship()

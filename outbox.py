@@ -16,24 +16,35 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Message
 
 from extensions import begin_write, db
-from models import Outbox, utcnow
+from models import Letter, Outbox, utcnow
+
+SUBJECTS = {
+    "confirm": _l("Please confirm your letter for %(name)s"),
+    "repeat": _l("You have already written for %(name)s"),
+}
 
 
-def enqueue(recipient, subject, template, letter=None, **context):
-    """Add an email to the session's transaction; it is sent only if that commits."""
-    email = Outbox(
-        recipient=recipient,
-        subject=subject,
-        body_text=render_template(f"email/{template}.txt", letter=letter, **context),
-        body_html=render_template(f"email/{template}.html", letter=letter, **context),
-        letter_id=letter.id if letter is not None else None,
-        next_attempt_at=utcnow(),
-    )
-    db.session.add(email)
-    return email
+def render(email):
+    """(subject, text, html) of a queued email, rendered when it is sent.
+
+    Links are built from BASE_URL, never from whatever host a request named.
+    """
+    from letters import confirm_url
+
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        letter = db.session.get(Letter, email.letter_id)
+        context = {"letter": letter, "case": letter.case}
+        if email.template == "confirm":
+            context["confirm_url"] = confirm_url(letter)
+        return (
+            str(SUBJECTS[email.template] % {"name": letter.case.name}),
+            render_template(f"email/{email.template}.txt", **context),
+            render_template(f"email/{email.template}.html", **context),
+        )
 
 
 def retry_delay(attempts):
@@ -94,11 +105,12 @@ class TimeoutConnection(Connection):
 
 
 def build_message(email):
+    subject, text, html = render(email)
     return Message(
-        subject=email.subject,
+        subject=subject,
         recipients=[email.recipient],
-        body=email.body_text,
-        html=email.body_html,
+        body=text,
+        html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
 

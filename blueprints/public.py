@@ -15,12 +15,14 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 
 import letters
+import page_cache
 from extensions import db, limiter
 from forms import INVALID_EMAIL, LetterForm, normalized_email
 from fragments import fragment_or_page, is_htmx
@@ -57,18 +59,25 @@ def check_kind(kind):
 
 @bp.get("/")
 def index():
-    cases = published_cases()
-    counts = letters.counts_by_case()
-    total = sum(counts.get(case.id, 0) for case in cases)
-    page = render_template("public/index.html", cases=cases, counts=counts, total=total)
+    page = page_cache.cached(("home", str(get_locale())), render_index)
     return public_cache(make_response(page), 30)
 
 
-def blank_form(case, kind, language):
+def render_index():
+    cases = published_cases()
+    counts = letters.counts_by_case()
+    total = sum(counts.get(case.id, 0) for case in cases)
+    return render_template("public/index.html", cases=cases, counts=counts, total=total)
+
+
+def blank_form(case, kind, language, started=None):
     data = {"language": language}
     if kind == "appeal":
         data["body"] = case.template_for(language)
-    return LetterForm(kind, formdata=None, data=data)
+    form = LetterForm(kind, formdata=None, data=data)
+    if started:
+        form.started.data = started
+    return form
 
 
 def case_language(case):
@@ -79,15 +88,24 @@ def case_language(case):
 
 @bp.get("/cases/<slug>")
 def case(slug):
+    """The case page, from the page cache, with this visitor's form tokens put in."""
+    wanted = request.args.get("lang", "")[:12]
+    key = ("case", slug, wanted, str(get_locale()))
+    return page_cache.for_this_visitor(page_cache.cached(key, lambda: render_case(slug)))
+
+
+def render_case(slug):
+    """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
     language = case_language(case)
-    forms = {kind: blank_form(case, kind, language) for kind in KINDS}
+    started = page_cache.STARTED_SLOT
     return render_template(
         "public/case.html",
         case=case,
-        forms=forms,
+        forms={kind: blank_form(case, kind, language, started) for kind in KINDS},
         count=letters.case_count(case.id),
         language=language,
+        csrf_token=lambda: page_cache.CSRF_SLOT,
     )
 
 
@@ -121,7 +139,7 @@ def submit(slug, kind):
         return render_form(case, form, 422)
     if not form.looks_automated:  # bots get the same answer, and nothing is stored
         try:
-            letters.submit_letter(case, kind, form)
+            letters.submit_letter(case.id, kind, form)
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("could not store a letter for case %s", slug)

@@ -64,3 +64,11 @@ class Supporter:
                 data[f"{kind}-{key}"] = value
         headers = {"HX-Request": "true", "HX-Request-Type": "partial"} if htmx else {}
         return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
+
+
+def rendered(app, email):
+    """(subject, text, html) of a queued email, as the worker will send it."""
+    import outbox
+
+    with app.app_context():
+        return outbox.render(email)

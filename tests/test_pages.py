@@ -1,7 +1,11 @@
 """What a visitor sees: the home page, case pages, the stats API, headers and errors."""
 
-import pytest
+import time
 
+import pytest
+from helpers import Supporter, hidden_value
+
+import page_cache
 from demo_campaign import CASES
 from extensions import db
 from letters import add_to_counter
@@ -152,3 +156,36 @@ def test_htmx_error_answers_are_fragments(client, cases):
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert "<html" not in html and 'role="alert"' in html
+
+
+def test_cached_case_page_gives_each_visitor_their_own_tokens(make_app, cases, case_slug):
+    app = make_app(PAGE_CACHE_SECONDS=60, MIN_FILL_SECONDS=0)
+    first, second = Supporter(app.test_client()), Supporter(app.test_client())
+    pages = [s.client.get(f"/cases/{case_slug}").get_data(as_text=True) for s in (first, second)]
+    for page in pages:
+        assert page_cache.CSRF_SLOT not in page and page_cache.STARTED_SLOT not in page
+    tokens = [hidden_value(page, "appeal-csrf_token") for page in pages]
+    assert tokens[0] != tokens[1]
+    assert f'"X-CSRFToken": "{tokens[0]}"' in pages[0]  # the htmx header carries it too
+    assert first.submit(case_slug, email="one@example.org").status_code == 303
+    assert second.submit(case_slug, email="two@example.org").status_code == 303
+    stolen = second.form_fields(case_slug, "appeal") | {"appeal-csrf_token": tokens[0]}
+    assert second.submit(case_slug, fields=stolen).status_code == 400
+
+
+def test_cached_pages_are_rendered_again_after_a_few_seconds(app, make_app, cases, monkeypatch):
+    cached_app = make_app(PAGE_CACHE_SECONDS=5)
+    client = cached_app.test_client()
+    assert "<strong data-count>0</strong>" in client.get("/cases/gustavo-gatica").get_data(
+        as_text=True
+    )
+    add_confirmed(app, cases["gustavo-gatica"], 7)
+    assert "<strong data-count>0</strong>" in client.get("/cases/gustavo-gatica").get_data(
+        as_text=True
+    )
+    later = time.monotonic() + 6
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
+    assert "<strong data-count>7</strong>" in client.get("/cases/gustavo-gatica").get_data(
+        as_text=True
+    )
+    assert "7 of 200,000 messages" in client.get("/").get_data(as_text=True)

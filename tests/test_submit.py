@@ -2,7 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
-from helpers import Supporter
+from helpers import Supporter, rendered
 from sqlalchemy.exc import OperationalError
 
 import letters
@@ -142,8 +142,8 @@ def test_markup_is_stored_as_typed_and_shown_escaped(app, supporter, case_slug):
     supporter.submit(case_slug, name=payload, body=payload)
     [letter] = stored(app)
     assert letter.name == payload and letter.body == payload
-    [email] = stored(app, Outbox)
-    assert "<script>" not in email.body_html and "&lt;script&gt;" in email.body_html
+    _subject, _text, html = rendered(app, stored(app, Outbox)[0])
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_unicode_right_to_left_and_emoji_round_trip(app, supporter, case_slug):
@@ -153,8 +153,8 @@ def test_unicode_right_to_left_and_emoji_round_trip(app, supporter, case_slug):
     assert response.status_code == 303
     [letter] = stored(app)
     assert (letter.name, letter.body, letter.city) == (name, body, "İstanbul")
-    [email] = stored(app, Outbox)
-    assert name in email.body_text
+    _subject, text, _html = rendered(app, stored(app, Outbox)[0])
+    assert f"Dear {name}," in text
 
 
 def test_email_is_checked_when_the_field_loses_focus(client, supporter, case_slug):
@@ -310,9 +310,10 @@ def test_a_repeat_letter_does_not_count_twice_and_the_page_does_not_tell(app, su
     first_letter, repeat = stored(app)
     assert (first_letter.counted, repeat.status, repeat.counted) == (True, "repeat", False)
     first_email, repeat_email = stored(app, Outbox)
-    assert "Please confirm" in first_email.subject
-    assert repeat_email.subject == "You have already written for Gustavo Gatica"
-    assert "/confirm/" not in repeat_email.body_text
+    assert rendered(app, first_email)[0] == "Please confirm your letter for Gustavo Gatica"
+    subject, text, _html = rendered(app, repeat_email)
+    assert subject == "You have already written for Gustavo Gatica"
+    assert "/confirm/" not in text and "Your first letter from this address already counts" in text
     with app.app_context():
         assert letters.case_count(first_letter.case_id) == 1
 

@@ -167,8 +167,9 @@ def test_whole_path_with_htmx_then_confirm_by_email(live, page):
 
 def confirm_link(app):
     with app.app_context():
-        body = db.session.scalar(sa.select(Outbox.body_text).order_by(Outbox.id.desc()))
-    return re.search(r"http://\S+/confirm/\S+", body).group(0)
+        email = db.session.scalar(sa.select(Outbox).order_by(Outbox.id.desc()))
+        _subject, text, _html = outbox.render(email)
+    return re.search(r"http://\S+/confirm/\S+", text).group(0)
 
 
 def test_the_whole_path_without_javascript(live, no_js_page):

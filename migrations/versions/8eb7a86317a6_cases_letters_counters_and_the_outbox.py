@@ -1,8 +1,8 @@
 """cases, letters, counters and the outbox
 
-Revision ID: 9dae937af62a
+Revision ID: 8eb7a86317a6
 Revises: 
-Create Date: 2026-11-24 04:11:47.708764
+Create Date: 2026-11-24 04:34:08.610727
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9dae937af62a'
+revision = '8eb7a86317a6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -76,16 +76,14 @@ def upgrade():
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('recipient', sa.String(length=254), nullable=False),
-    sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('body_text', sa.Text(), nullable=False),
-    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('template', sa.String(length=40), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('letter_id', sa.Integer(), nullable=True),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['letter_id'], ['letters.id'], name=op.f('fk_outbox_letter_id_letters')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )

@@ -66,7 +66,6 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_SSL_STRICT = env_bool("WTF_CSRF_SSL_STRICT", True)
     WTF_I18N_ENABLED = False  # every message is our own, translated with Flask-Babel
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
 

@@ -115,11 +115,20 @@ def seconds_since_started(token):
 
 
 def serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-started")
+    return started_serializer(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=4)
+def started_serializer(secret_key):
+    """Built once: making an itsdangerous serializer costs as much as using it."""
+    return URLSafeTimedSerializer(secret_key, salt="form-started")
 
 
 class LetterForm(FlaskForm):
     """One appeal or one solidarity message. Built with prefix=kind so both fit on a page."""
+
+    class Meta:
+        csrf = False  # CSRFProtect checks every POST before the view; no need to twice
 
     name = StringField(
         _l("Your name"),

@@ -21,7 +21,8 @@ MAX_PAGES = 500
 
 
 def cached(key, render):
-    """The page for `key`, rendered by `render()` at most once per PAGE_CACHE_SECONDS."""
+    """The value for `key` (a page, or a small row), made by `render()` at most once per
+    PAGE_CACHE_SECONDS."""
     pages = current_app.extensions.setdefault("page_cache", {})
     now = time.monotonic()
     hit = pages.get(key)

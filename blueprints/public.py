@@ -46,6 +46,22 @@ def visible_case(slug):
     return case
 
 
+def visible_case_status(slug):
+    """(id, status) of a public case, from the page cache: a submission needs no more."""
+
+    def lookup():
+        row = db.session.execute(
+            sa.select(Case.id, Case.status).where(Case.slug == slug, Case.status != "draft")
+        ).first()
+        db.session.rollback()  # end the read, so the write that follows starts afresh
+        return tuple(row) if row else None
+
+    found = page_cache.cached(("case-status", slug), lookup)
+    if found is None:
+        abort(404)
+    return found
+
+
 def published_cases():
     return db.session.scalars(
         sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
@@ -131,15 +147,16 @@ def render_form(case, form, status, problem=None):
 @limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(slug, kind):
     check_kind(kind)
-    case = visible_case(slug)
+    case_id, status = visible_case_status(slug)
     form = LetterForm(kind)
-    if case.status == "closed":
-        return render_form(case, form, 409, _("This case is closed: thank you for caring."))
+    if status == "closed":
+        closed = _("This case is closed: thank you for caring.")
+        return render_form(visible_case(slug), form, 409, closed)
     if not form.validate():
-        return render_form(case, form, 422)
+        return render_form(visible_case(slug), form, 422)
     if not form.looks_automated:  # bots get the same answer, and nothing is stored
         try:
-            letters.submit_letter(case.id, kind, form)
+            letters.submit_letter(case_id, kind, form)
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("could not store a letter for case %s", slug)

@@ -62,7 +62,7 @@ def submit_letter(case_id, kind, form):
 
 def already_counted(case_id, kind, email_key):
     params = {"case_id": case_id, "kind": kind, "email_key": email_key}
-    return db.session.execute(COUNTED, params).first() is not None
+    return db.session.connection().execute(COUNTED, params).first() is not None
 
 
 def confirm_letter(letter_id):

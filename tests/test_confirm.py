@@ -23,6 +23,13 @@ def deliver(app):
         return outbox.send_due()
 
 
+def first_link(app, supporter, smtp, **values):
+    """Send one letter and return the confirmation link the email carries."""
+    supporter.submit("gustavo-gatica", **values)
+    deliver(app)
+    return confirm_link(smtp.messages[0])
+
+
 def confirm_link(message):
     match = re.search(
         r"http://localhost(/confirm/[\w.\-]+)", message.get_body(("plain",)).get_content()
@@ -82,9 +89,7 @@ def test_confirmation_email_has_both_parts_and_a_working_link(
 
 
 def test_get_and_head_never_confirm(mail_app, mail_supporter, smtp, cases):
-    mail_supporter.submit("gustavo-gatica")
-    deliver(mail_app)
-    link = confirm_link(smtp.messages[0])
+    link = first_link(mail_app, mail_supporter, smtp)
     client = mail_app.test_client()
     for _ in range(3):
         assert client.get(link).status_code == 200
@@ -94,9 +99,7 @@ def test_get_and_head_never_confirm(mail_app, mail_supporter, smtp, cases):
 
 
 def test_confirming_twice_is_harmless(mail_app, mail_supporter, smtp, cases):
-    mail_supporter.submit("gustavo-gatica")
-    deliver(mail_app)
-    link = confirm_link(smtp.messages[0])
+    link = first_link(mail_app, mail_supporter, smtp)
     client = mail_app.test_client()
     token = hidden_value(client.get(link).get_data(as_text=True), "csrf_token")
     for _ in range(2):
@@ -107,9 +110,7 @@ def test_confirming_twice_is_harmless(mail_app, mail_supporter, smtp, cases):
 
 
 def test_confirm_needs_the_csrf_token(mail_app, mail_supporter, smtp, cases):
-    mail_supporter.submit("gustavo-gatica")
-    deliver(mail_app)
-    link = confirm_link(smtp.messages[0])
+    link = first_link(mail_app, mail_supporter, smtp)
     response = mail_app.test_client().post(link)
     assert response.status_code == 400
     assert letter_row(mail_app).status == "unconfirmed"
@@ -175,9 +176,8 @@ def test_expired_link_says_so_and_sends_a_new_one(
 def test_tampered_link_is_refused_and_offers_a_new_email(
     mail_app, mail_supporter, smtp, cases, mangle
 ):
-    mail_supporter.submit("gustavo-gatica", email="tamper@example.org")
-    deliver(mail_app)
-    token = confirm_link(smtp.messages[0]).removeprefix("/confirm/")
+    link = first_link(mail_app, mail_supporter, smtp, email="tamper@example.org")
+    token = link.removeprefix("/confirm/")
     client = mail_app.test_client()
     page = client.get(f"/confirm/{mangle(token)}")
     assert page.status_code == 400

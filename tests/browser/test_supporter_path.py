@@ -24,6 +24,15 @@ def fill_appeal(page, email="ada@example.org"):
     page.check("#appeal-consent_privacy")
 
 
+def send_solidarity(page, message):
+    page.fill("#solidarity-body", message)
+    page.fill("#solidarity-name", "Ana")
+    page.fill("#solidarity-email", "ana@example.org")
+    page.select_option("#solidarity-country", "CL")
+    page.check("#solidarity-consent_privacy")
+    page.click("#solidarity-form button[type=submit]")
+
+
 def stored_letters(app):
     with app.app_context():
         rows = db.session.scalars(sa.select(Letter).order_by(Letter.id)).all()
@@ -127,12 +136,7 @@ def test_a_server_error_keeps_the_form_and_says_so(live, page, monkeypatch):
     monkeypatch.setattr(letters, "submit_letter", broken)
     live.app.config["PROPAGATE_EXCEPTIONS"] = False
     page.goto(live.url + CASE)
-    page.fill("#solidarity-body", "Words I do not want to lose")
-    page.fill("#solidarity-name", "Ada")
-    page.fill("#solidarity-email", "ada@example.org")
-    page.select_option("#solidarity-country", "GB")
-    page.check("#solidarity-consent_privacy")
-    page.click("#solidarity-form button[type=submit]")
+    send_solidarity(page, "Words I do not want to lose")
     expect(page.locator("#solidarity-form [data-form-status]")).to_contain_text("could not send")
     expect(page.locator("#solidarity-body")).to_have_value("Words I do not want to lose")
     expect(page.locator("#solidarity-form button[type=submit]")).to_be_enabled()
@@ -151,12 +155,7 @@ def test_the_counter_updates_live_after_a_confirmation(live, page):
 
 def test_whole_path_with_htmx_then_confirm_by_email(live, page):
     page.goto(live.url + CASE)
-    page.fill("#solidarity-body", "Fuerza, Gustavo 💛")
-    page.fill("#solidarity-name", "Ana")
-    page.fill("#solidarity-email", "ana@example.org")
-    page.select_option("#solidarity-country", "CL")
-    page.check("#solidarity-consent_privacy")
-    page.click("#solidarity-form button[type=submit]")
+    send_solidarity(page, "Fuerza, Gustavo 💛")
     expect(page.locator("#solidarity-thanks-heading")).to_be_visible()
     link = confirm_link(live.app)
     page.goto(link)

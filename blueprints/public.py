@@ -46,17 +46,19 @@ def visible_case(slug):
     return case
 
 
-def visible_case_status(slug):
-    """(id, status) of a public case, from the page cache: a submission needs no more."""
+def case_summary(slug):
+    """(id, status, letter languages) of a public case, from the page cache."""
 
     def lookup():
         row = db.session.execute(
-            sa.select(Case.id, Case.status).where(Case.slug == slug, Case.status != "draft")
+            sa.select(Case.id, Case.status, Case.appeal_templates).where(
+                Case.slug == slug, Case.status != "draft"
+            )
         ).first()
         db.session.rollback()  # end the read, so the write that follows starts afresh
-        return tuple(row) if row else None
+        return (row.id, row.status, frozenset(row.appeal_templates or ())) if row else None
 
-    found = page_cache.cached(("case-status", slug), lookup)
+    found = page_cache.cached(("case-summary", slug), lookup)
     if found is None:
         abort(404)
     return found
@@ -96,24 +98,20 @@ def blank_form(case, kind, language, started=None):
     return form
 
 
-def case_language(case):
-    """The language of the appeal template: ?lang= when the case has it, else English."""
-    wanted = request.args.get("lang", "")
-    return wanted if wanted in (case.appeal_templates or {}) else "en"
-
-
 @bp.get("/cases/<slug>")
 def case(slug):
     """The case page, from the page cache, with this visitor's form tokens put in."""
-    wanted = request.args.get("lang", "")[:12]
-    key = ("case", slug, wanted, str(get_locale()))
-    return page_cache.for_this_visitor(page_cache.cached(key, lambda: render_case(slug)))
+    _case_id, _status, languages = case_summary(slug)
+    wanted = request.args.get("lang", "")
+    language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
+    key = ("case", slug, language, str(get_locale()))
+    page = page_cache.cached(key, lambda: render_case(slug, language))
+    return page_cache.for_this_visitor(page)
 
 
-def render_case(slug):
+def render_case(slug, language):
     """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
-    language = case_language(case)
     started = page_cache.STARTED_SLOT
     return render_template(
         "public/case.html",
@@ -147,7 +145,7 @@ def render_form(case, form, status, problem=None):
 @limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(slug, kind):
     check_kind(kind)
-    case_id, status = visible_case_status(slug)
+    case_id, status, _languages = case_summary(slug)
     form = LetterForm(kind)
     if status == "closed":
         closed = _("This case is closed: thank you for caring.")

@@ -189,3 +189,18 @@ def test_cached_pages_are_rendered_again_after_a_few_seconds(app, make_app, case
         as_text=True
     )
     assert "7 of 200,000 messages" in client.get("/").get_data(as_text=True)
+
+
+def test_made_up_languages_cannot_flood_the_page_cache(make_app, cases, case_slug):
+    app = make_app(PAGE_CACHE_SECONDS=60)
+    client = app.test_client()
+    for n in range(50):
+        page = client.get(f"/cases/{case_slug}?lang=x{n}").get_data(as_text=True)
+        assert "Dear National Prosecutor," in page
+    client.get(f"/cases/{case_slug}?lang=es")
+    keys = set(app.extensions["page_cache"])
+    assert keys == {
+        ("case-summary", case_slug),
+        ("case", case_slug, "en", "en"),
+        ("case", case_slug, "es", "en"),
+    }

@@ -8,6 +8,7 @@ accepted just before the kill. On PostgreSQL several workers claim with
 FOR UPDATE SKIP LOCKED; on SQLite claims are serialised by BEGIN IMMEDIATE.
 """
 
+import logging
 import signal
 import smtplib
 import time
@@ -18,9 +19,12 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Message
+from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import begin_write, db
 from models import Letter, Outbox, utcnow
+
+logger = logging.getLogger(__name__)
 
 SUBJECTS = {
     "confirm": _l("Please confirm your letter for %(name)s"),
@@ -117,17 +121,24 @@ def build_message(email):
 
 def send_due(limit=50):
     """Send one batch of due emails. Returns (sent, failed)."""
-    emails = claim_due(limit)
-    if not emails:
-        return 0, 0
+    messages, failed = [], 0
+    for email in claim_due(limit):
+        try:
+            messages.append((email, build_message(email)))
+        except Exception as error:
+            logger.exception("outbox: could not build email %s", email.id)
+            record_result(email, error)
+            failed += 1
+    if not messages:
+        return 0, failed
     if not current_app.config["MAIL_SERVER"]:
-        return write_to_folder(emails), 0
-    sent = failed = 0
+        return write_to_folder(messages), failed
+    sent = 0
     try:
         with TimeoutConnection(current_app.extensions["mail"]) as connection:
-            for email in emails:
+            for email, message in messages:
                 try:
-                    connection.send(build_message(email))
+                    connection.send(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
                     record_result(email, error)  # this message only; go on with the rest
                     failed += 1
@@ -135,7 +146,7 @@ def send_due(limit=50):
                     record_result(email)
                     sent += 1
     except (OSError, smtplib.SMTPException) as error:  # server down, slow or dropped us
-        for email in emails[sent + failed :]:
+        for email, _message in messages[sent + failed :]:
             record_result(email, error)
             failed += 1
     return sent, failed
@@ -145,14 +156,14 @@ def mail_folder():
     return Path(current_app.instance_path) / "mail"
 
 
-def write_to_folder(emails):
+def write_to_folder(messages):
     """Development without MAIL_SERVER: each email becomes instance/mail/<id>.eml."""
     folder = mail_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    for email in emails:
-        (folder / f"{email.id:08d}.eml").write_bytes(build_message(email).as_bytes())
+    for email, message in messages:
+        (folder / f"{email.id:08d}.eml").write_bytes(message.as_bytes())
         record_result(email)
-    return len(emails)
+    return len(messages)
 
 
 def run_worker(once=False, poll_seconds=1.0, log=print):
@@ -163,7 +174,13 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
             signal.signal(sig, lambda *_: stopping.append(True))
     total_sent = total_failed = 0
     while not stopping:
-        sent, failed = send_due()
+        try:
+            sent, failed = send_due()
+        except SQLAlchemyError:  # the database is away: keep the worker, try again soon
+            db.session.rollback()
+            log("mail-worker: database unavailable, retrying in a few seconds")
+            time.sleep(poll_seconds * 5)
+            continue
         total_sent, total_failed = total_sent + sent, total_failed + failed
         if sent or failed:
             log(f"mail-worker: sent {sent}, failed {failed}")

@@ -168,3 +168,42 @@ def test_without_mail_server_emails_are_written_to_instance_mail(make_app, cases
     assert message["To"] == "dev@example.org"
     assert "/confirm/" in message.get_body(("plain",)).get_content()
     assert emails(app)[0].state == "sent"
+
+
+def test_an_email_that_cannot_be_built_does_not_stop_the_others(mail_app, smtp, cases, monkeypatch):
+    supporter = Supporter(mail_app.test_client())
+    supporter.submit("gustavo-gatica", email="first@example.org")
+    supporter.submit("gustavo-gatica", email="second@example.org")
+    real_render = outbox.render
+    broken_id = emails(mail_app)[0].id
+
+    def render(email):
+        if email.id == broken_id:
+            raise KeyError("template")
+        return real_render(email)
+
+    monkeypatch.setattr(outbox, "render", render)
+    with mail_app.app_context():
+        assert outbox.send_due() == (1, 1)
+    assert [m["To"] for m in smtp.messages] == ["second@example.org"]
+    broken, fine = emails(mail_app)
+    assert (broken.state, fine.state) == ("pending", "sent")
+    assert "template" in broken.last_error
+
+
+def test_the_worker_outlives_a_database_outage(mail_app, smtp, cases, monkeypatch):
+    calls = []
+
+    def flaky(limit=50):
+        calls.append(limit)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return (0, 0)
+
+    monkeypatch.setattr(outbox, "send_due", flaky)
+    monkeypatch.setattr(outbox.time, "sleep", lambda seconds: None)
+    lines = []
+    with mail_app.app_context():
+        outbox.run_worker(once=True, log=lines.append)
+    assert len(calls) == 2
+    assert lines == ["mail-worker: database unavailable, retrying in a few seconds"]

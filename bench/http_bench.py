@@ -3,8 +3,8 @@
 Run from the repository root (wrk must be installed, PostgreSQL must answer on
 127.0.0.1:5432 as user postgres for --db postgresql):
 
-    .venv/bin/python bench/http_bench.py                 # both databases, 10 s per measurement
-    .venv/bin/python bench/http_bench.py --duration 5 --db sqlite
+    .venv/bin/python bench/http_bench.py                 # both databases, 3 rounds of 10 s
+    .venv/bin/python bench/http_bench.py --duration 5 --db sqlite --rounds 5
 
 For each database (a SQLite file in a temporary folder; the PostgreSQL database
 w4r_bench, dropped and created again) it builds the schema with
@@ -23,14 +23,27 @@ gunicorn.conf.py and measures, with `wrk --latency` (after a short warm-up):
                                    (80 % confirmed and counted, with matching case_counters)
                                    and restarting gunicorn.
 
-It prints requests/s and p50/p99 latency for each, the ratios b/a, c/a and d/b with PASS
-or FAIL against TARGETS below, and writes the summary to bench/results/ (JSON and text).
+Throughput on a small machine varies by as much as a quarter from one gunicorn start to
+the next, so each measurement is taken --rounds times (3 unless told), on a freshly
+started gunicorn each time, interleaved: round 1 measures (a), (b) and (c), round 2 the
+same again, and so on; the letters are then loaded once, and (d) is measured --rounds
+times, gunicorn started anew for each. Every round runs the checks of its own. (The
+unconfirmed letters of earlier rounds of (c) stay in the table: the case page only reads
+case_counters, which they do not change.)
+
+It prints, for each measurement, the median requests/s over the rounds with their
+min-max range, the median p50 and p99 latencies and the median server CPU per request;
+the ratios b/a, c/a and d/b are taken between medians and marked PASS or FAIL against
+TARGETS below. The summary goes to bench/results/ too: text, and JSON holding every
+round's numbers as well.
+
 Two more columns help on a small or shared machine: the server's CPU time per request
 (gunicorn's process group, plus the PostgreSQL backends), which changes little with
-outside load, and "other %", the CPU that processes outside the benchmark took meanwhile.
-A measurement disturbed by them (over 10 %) is run again, at most --retries times, and
-the quietest run is kept. The exit status is 1 when a check failed (wrong answers,
-missing rows, a crash); targets that fail do not change it.
+outside load, and "other %", the CPU that processes outside the benchmark took meanwhile
+(the highest of the rounds). A round disturbed by them (over 10 %) is run again, at most
+--retries times, and the quietest run is kept for that round. The exit status is 1 when
+a check failed in any round (wrong answers, missing rows, a crash); targets that fail do
+not change it.
 
 The app's instance folder (instance/ in the repository) is left as it is: with
 DATABASE_URL set it only holds mail files, which only the mail worker writes, and no
@@ -48,6 +61,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,8 +95,8 @@ TARGETS = [  # (name, numerator, denominator, minimum)
 LABELS = {
     "bare": "(a) bare Flask GET /",
     "case_page": f"(b) GET {CASE_PATH}",
-    "submit": f"(c) POST {SUBMIT_PATH}",
-    "case_page_1m": f"(d) GET {CASE_PATH}, letters loaded",
+    "submit": "(c) POST .../letters/appeal",
+    "case_page_1m": f"(d) GET {CASE_PATH}, loaded",
 }
 NOISY_PCT = 10  # more CPU than this taken by other processes makes a measurement unreliable
 APP_SETTINGS = {
@@ -473,7 +487,8 @@ def settled_counts(database, timeout=10):
 
 
 def measure_submit(args, server, database, run_tag):
-    """Letters posted by wrk, each checked: 303 answers, and as many new rows."""
+    """Letters posted by wrk, each checked: 303 answers, and as many new rows. run_tag
+    must be new for every call: it starts every email address sent."""
     cookie, fields = letter_form(server.port)
     post_one_letter(server.port, cookie, fields, f"{run_tag}-first@example.org")
     url = server.base + SUBMIT_PATH
@@ -659,12 +674,20 @@ def bench_database(args, database, run_tag):
     flask_command(database.url, "db", "upgrade")
     flask_command(database.url, "seed")
 
-    log(f"== {database.name}: measuring ({args.duration} s each, {args.warmup} s warm-up)")
-    with Gunicorn("bench.bare_app:app", database.url, "/", f"{database.name}-bare") as server:
-        results["bare"] = measure_get(args, server, "/", "bare Flask")
-    with Gunicorn("app:app", database.url, CASE_PATH, f"{database.name}-app") as server:
-        results["case_page"] = measure_get(args, server, CASE_PATH, "case page, no letters")
-        results["submit"] = measure_submit(args, server, database, run_tag)
+    log(
+        f"== {database.name}: measuring, {args.rounds} rounds "
+        f"({args.duration} s each, {args.warmup} s warm-up)"
+    )
+    runs = {key: [] for key in LABELS}
+    for n in range(1, args.rounds + 1):
+        log(f"== {database.name}: round {n}/{args.rounds}")
+        with Gunicorn(
+            "bench.bare_app:app", database.url, "/", f"{database.name}-bare-r{n}"
+        ) as server:
+            runs["bare"].append(measure_get(args, server, "/", "bare Flask"))
+        with Gunicorn("app:app", database.url, CASE_PATH, f"{database.name}-app-r{n}") as server:
+            runs["case_page"].append(measure_get(args, server, CASE_PATH, "case page, no letters"))
+            runs["submit"].append(measure_submit(args, server, database, f"{run_tag}-r{n}"))
 
     log(f"== {database.name}: loading {args.letters:,} letters")
     started = time.monotonic()
@@ -676,16 +699,20 @@ def bench_database(args, database, run_tag):
     log(f"  {total:,} letters now ({counted:,} counted) in {load_seconds} s")
     if counted != in_counters:
         raise CheckFailed(f"{counted} counted letters but case_counters add up to {in_counters}")
+    case_total = database.scalar(
+        "SELECT coalesce(sum(count), 0) FROM case_counters JOIN cases ON cases.id = case_id "  # noqa: S608
+        f"WHERE slug = '{CASE_SLUG}'"
+    )
 
-    with Gunicorn("app:app", database.url, CASE_PATH, f"{database.name}-app-1m") as server:
-        case_total = database.scalar(
-            "SELECT coalesce(sum(count), 0) FROM case_counters JOIN cases ON cases.id = case_id "  # noqa: S608
-            f"WHERE slug = '{CASE_SLUG}'"
-        )
-        _status, _headers, page = http_request(server.port, "GET", CASE_PATH)
-        if f"{case_total:,}" not in page:
-            raise CheckFailed(f"the case page does not show its {case_total:,} letters")
-        results["case_page_1m"] = measure_get(args, server, CASE_PATH, "case page, loaded")
+    for n in range(1, args.rounds + 1):
+        log(f"== {database.name}: letters loaded, round {n}/{args.rounds}")
+        with Gunicorn("app:app", database.url, CASE_PATH, f"{database.name}-app-1m-r{n}") as server:
+            _status, _headers, page = http_request(server.port, "GET", CASE_PATH)
+            if f"{case_total:,}" not in page:
+                raise CheckFailed(f"the case page does not show its {case_total:,} letters")
+            runs["case_page_1m"].append(measure_get(args, server, CASE_PATH, "case page, loaded"))
+    for key, key_runs in runs.items():
+        results[key] = summarize(key_runs)
     results["load"] = {
         "loaded": args.letters,
         "letters": total,
@@ -699,7 +726,33 @@ def bench_database(args, database, run_tag):
 # Summary --------------------------------------------------------------------------------
 
 
+def summarize(runs):
+    """One measurement over its rounds: medians, the range of requests/s, every round."""
+
+    def median(field):
+        return round(statistics.median(run[field] for run in runs), 2)
+
+    rates = [run["requests_per_s"] for run in runs]
+    summary = {
+        "requests_per_s": median("requests_per_s"),
+        "requests_per_s_min": min(rates),
+        "requests_per_s_max": max(rates),
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "server_cpu_ms_per_request": median("server_cpu_ms_per_request"),
+        "other_load_pct_max": max(run["other_load_pct"] for run in runs),
+        "problems": [
+            f"round {n}: {problem}" for n, run in enumerate(runs, 1) for problem in run["problems"]
+        ],
+        "rounds": runs,
+    }
+    if "letters_stored" in runs[0]:
+        summary["letters_stored"] = sum(run["letters_stored"] for run in runs)
+    return summary
+
+
 def ratios(results):
+    """(name, ratio of the medians, minimum, PASS or FAIL) for each target."""
     rows = []
     for name, top, bottom, minimum in TARGETS:
         if top in results and bottom in results:
@@ -712,10 +765,11 @@ def summary_text(report):
     lines = [
         f"HTTP benchmark {report['started']}  (wrk -t{report['wrk_threads']} "
         f"-c{report['wrk_connections']} -d{report['duration_s']}s --latency, "
-        f"gunicorn -c gunicorn.conf.py, {report['cpus']} CPUs)",
+        f"gunicorn -c gunicorn.conf.py, {report['cpus']} CPUs, "
+        f"{report['rounds']} rounds: medians, req/s range min-max)",
         "",
-        f"{'database':<11} {'measurement':<46} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-        f" {'CPU ms/req':>10} {'other %':>7}  checks",
+        f"{'database':<11} {'measurement':<38} {'req/s':>8} {'range':>15} {'p50 ms':>7}"
+        f" {'p99 ms':>7} {'CPU ms/req':>10} {'other %':>7}  checks",
     ]
     noisy = False
     for db_name, results in report["databases"].items():
@@ -725,11 +779,13 @@ def summary_text(report):
         for key, label in LABELS.items():
             if key in results:
                 r = results[key]
-                noisy = noisy or r["other_load_pct"] > NOISY_PCT
+                noisy = noisy or r["other_load_pct_max"] > NOISY_PCT
+                spread = f"{r['requests_per_s_min']:.0f}-{r['requests_per_s_max']:.0f}"
                 lines.append(
-                    f"{db_name:<11} {label:<46} {r['requests_per_s']:>8.1f} {r['p50_ms']:>7.1f}"
-                    f" {r['p99_ms']:>7.1f} {r['server_cpu_ms_per_request']:>10.2f}"
-                    f" {r['other_load_pct']:>7.1f}  {'; '.join(r['problems']) or 'ok'}"
+                    f"{db_name:<11} {label:<38} {r['requests_per_s']:>8.1f} {spread:>15}"
+                    f" {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}"
+                    f" {r['server_cpu_ms_per_request']:>10.2f} {r['other_load_pct_max']:>7.1f}"
+                    f"  {'; '.join(r['problems']) or 'ok'}"
                 )
         if "load" in results:
             load = results["load"]
@@ -740,15 +796,17 @@ def summary_text(report):
             )
     lines += [
         "",
+        "req/s, p50, p99 and CPU ms/req: medians over the rounds, each round on a newly "
+        "started gunicorn; range: the lowest and highest req/s of the rounds.",
         "CPU ms/req: CPU time of gunicorn (and PostgreSQL) per request. other %: the "
-        "machine's CPU taken by processes outside the benchmark meanwhile.",
+        "machine's CPU taken by processes outside the benchmark meanwhile (worst round).",
     ]
     if noisy:
         lines.append(
             f"WARNING: other processes took more than {NOISY_PCT} % of the CPU during some "
             "measurements: their requests/s are lower than on a quiet machine."
         )
-    lines += ["", f"{'database':<11} {'target':<16} {'ratio':>7}  result"]
+    lines += ["", f"{'database':<11} {'target (medians)':<16} {'ratio':>7}  result"]
     for db_name, results in report["databases"].items():
         for name, value, minimum, verdict in results.get("ratios", []):
             lines.append(
@@ -768,6 +826,9 @@ def write_report(report, text):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="times each measurement is taken (medians shown)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -778,8 +839,10 @@ def main():
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args()
-    if min(args.duration, args.threads, args.connections, args.letters) < 1:
-        parser.error("--duration, --threads, --connections and --letters must be at least 1")
+    if min(args.duration, args.rounds, args.threads, args.connections, args.letters) < 1:
+        parser.error(
+            "--duration, --rounds, --threads, --connections and --letters must be at least 1"
+        )
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed")
 
@@ -792,6 +855,7 @@ def main():
     report = {
         "started": datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
         "duration_s": args.duration,
+        "rounds": args.rounds,
         "wrk_threads": args.threads,
         "wrk_connections": args.connections,
         "cpus": os.cpu_count(),

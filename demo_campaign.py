@@ -25,7 +25,7 @@ CASES = [
             "Until he is free, he must be protected from ill-treatment and be able to see "
             "his family and lawyers."
         ),
-        "target_title": "Minister of Justice of the Republic of Burundi",
+        "target_title": "Burundi's Minister of Justice",
         "appeal_templates": {
             "en": (
                 "Dear Minister,\n\n"
@@ -76,7 +76,7 @@ CASES = [
             "those in command, is brought to justice.\n\n"
             "Gustavo must receive full reparation for the harm he suffered."
         ),
-        "target_title": "National Prosecutor of Chile",
+        "target_title": "Chile's National Prosecutor",
         "appeal_templates": {
             "en": (
                 "Dear National Prosecutor,\n\n"
@@ -126,7 +126,7 @@ CASES = [
             "and unconditionally, and to drop any charges against her that relate to her "
             "peaceful human rights work."
         ),
-        "target_title": "King of Saudi Arabia",
+        "target_title": "His Majesty the King of Saudi Arabia",
         "appeal_templates": {
             "en": (
                 "Your Majesty,\n\n"
@@ -168,7 +168,7 @@ CASES = [
             "charges, and to protect the right of everyone, including LGBTI+ people, to "
             "gather peacefully."
         ),
-        "target_title": "Minister of Justice of the Republic of Türkiye",
+        "target_title": "Türkiye's Minister of Justice",
         "appeal_templates": {
             "en": (
                 "Dear Minister,\n\n"

@@ -7,6 +7,18 @@ from werkzeug.exceptions import HTTPException
 from fragments import fragment_or_page
 
 
+def titles():
+    return {
+        400: _("That did not work"),
+        404: _("Page not found"),
+        405: _("That did not work"),
+        413: _("Too much text"),
+        429: _("Please slow down"),
+        500: _("Something went wrong"),
+        503: _("We are very busy"),
+    }
+
+
 def messages():
     return {
         400: _("Something in that request was not right. Please go back and try again."),
@@ -27,7 +39,10 @@ def error_page(error):
         message = _(
             "This form had expired, so nothing was sent. Please reload the page and try again."
         )
-    return fragment_or_page("errors/_message.html", "errors/error.html", code, message=message)
+    title = titles().get(code, _("That did not work"))
+    return fragment_or_page(
+        "errors/_message.html", "errors/error.html", code, title=title, message=message
+    )
 
 
 def register(app):

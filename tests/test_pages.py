@@ -40,7 +40,7 @@ def test_home_page_is_cacheable_by_shared_caches(client, cases):
 def test_case_page_shows_story_target_and_both_forms(client, case_slug):
     page = client.get(f"/cases/{case_slug}").get_data(as_text=True)
     assert "Gustavo Gatica" in page
-    assert "National Prosecutor of Chile" in page
+    assert "Chile&#39;s National Prosecutor" in page
     assert "Postal address to be confirmed by campaign staff." in page
     assert 'id="appeal-form"' in page and 'id="solidarity-form"' in page
     assert "Dear National Prosecutor," in page  # the prefilled, editable appeal

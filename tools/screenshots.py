@@ -39,6 +39,17 @@ def main(base, out):
             page.click("#appeal-form button[type=submit]")
             page.wait_for_selector("#appeal-problem")
             page.screenshot(path=out / f"case-errors-{width_name}.png", full_page=True)
+            # The thank-you panel that replaces the form.
+            page.fill("#solidarity-body", "Stay strong.")
+            page.fill("#solidarity-name", "Ana")
+            page.fill("#solidarity-email", "ana@example.org")
+            page.select_option("#solidarity-country", "CL")
+            page.check("#solidarity-consent_privacy")
+            page.click("#solidarity-form button[type=submit]")
+            page.wait_for_selector("#solidarity-thanks")
+            page.locator("#solidarity-thanks").screenshot(
+                path=out / f"thanks-panel-{width_name}.png"
+            )
             page.close()
         browser.close()
     print(f"screenshots in {out}/")

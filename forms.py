@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -37,10 +37,6 @@ def country_choices(locale_name):
 @lru_cache(maxsize=16)
 def country_names(locale_name):
     return dict(country_choices(locale_name))
-
-
-def current_countries():
-    return country_choices(str(get_locale()))
 
 
 @lru_cache(maxsize=16)
@@ -148,9 +144,8 @@ class LetterForm(FlaskForm):
             email_address,
         ],
     )
-    country = SelectField(
+    country = StringField(  # shown as a <select> of country_options(); checked in validate_country
         _l("Country"),
-        validate_choice=False,
         validators=[InputRequired(_l("Please choose your country."))],
     )
     city = StringField(
@@ -184,7 +179,6 @@ class LetterForm(FlaskForm):
     def __init__(self, kind, *args, **kwargs):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
-        self.country.choices = current_countries()
         limit = BODY_MAX[kind]
         self.body.validators = [
             *self.body.validators,

@@ -48,10 +48,6 @@ class Case(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
-    def is_published(self):
-        return self.status == "published"
-
-    @property
     def initials(self):
         """Letters for the placeholder portrait when there is no photo."""
         words = [w for w in self.name.split() if w[:1].isalpha()]
@@ -101,10 +97,6 @@ class Letter(db.Model):
     confirmed_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship()
-
-    @property
-    def is_confirmed(self):
-        return self.status == "confirmed"
 
 
 class CaseCounter(db.Model):

@@ -39,11 +39,21 @@ def public_cache(response, seconds):
     return response
 
 
+def find_visible_case(slug):
+    """The case if the public may see it (published or closed), else None."""
+    return db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+
+
 def visible_case(slug):
-    case = db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+    case = find_visible_case(slug)
     if case is None:
         abort(404)
     return case
+
+
+def share_url(case):
+    """The case page's public address, for share links (never the request's host)."""
+    return current_app.config["BASE_URL"] + url_for(".case", slug=case.slug)
 
 
 def case_summary(slug):
@@ -173,7 +183,7 @@ def thanks_response(case, kind):
         "public/thanks.html",
         case=case,
         kind=kind,
-        share_url=current_app.config["BASE_URL"] + url_for(".case", slug=case.slug),
+        share_url=share_url(case),
     )
 
 
@@ -191,11 +201,7 @@ def check_email(slug, kind):
     errors = []
     if form.email.data and normalized_email(form.email.data) is None:
         errors = [INVALID_EMAIL]
-    response = make_response(
-        render_template("partials/_field_error.html", field=form.email, errors=errors)
-    )
-    response.vary.update(["HX-Request", "HX-Request-Type"])
-    return response
+    return render_template("partials/_field_error.html", field=form.email, errors=errors)
 
 
 @bp.errorhandler(CSRFError)
@@ -207,9 +213,7 @@ def submit_problem(error):
     kind = (request.view_args or {}).get("kind")
     if request.endpoint != "public.submit" or kind not in KINDS:
         return error_page(error)
-    case = db.session.scalar(
-        sa.select(Case).where(Case.slug == request.view_args["slug"], Case.status != "draft")
-    )
+    case = find_visible_case(request.view_args["slug"])  # no abort inside an error handler
     if case is None:
         return error_page(error)
     form = LetterForm(kind)
@@ -277,7 +281,7 @@ def confirmed(slug):
         "public/confirmed.html",
         case=case,
         count=letters.case_count(case.id),
-        share_url=current_app.config["BASE_URL"] + url_for(".case", slug=case.slug),
+        share_url=share_url(case),
     )
 
 

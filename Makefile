@@ -59,6 +59,7 @@ instance/secret_key: | $(BIN)/python
 	chmod 600 $@
 
 bench: install-dev
+	@command -v wrk >/dev/null || { echo "Installing wrk (Debian package)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/http_bench.py
 
 screenshots: install-dev

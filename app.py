@@ -1,13 +1,24 @@
 """Application factory: wiring only. gunicorn serves `app:app`."""
 
 import os
+from functools import lru_cache
 
+from babel import Locale
 from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
-from extensions import babel, configure_sqlite, csrf, db, limiter, mail, migrate
+from extensions import (
+    Serializer,
+    babel,
+    configure_sqlite,
+    csrf,
+    db,
+    limiter,
+    mail,
+    migrate,
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -69,19 +80,32 @@ def register_extensions(app):
 
 
 def select_locale():
-    """The visitor's language among those the site has."""
+    """The visitor's language among those the site has, as a Locale parsed once."""
     languages = current_app.config["LANGUAGES"]
     if len(languages) == 1:
-        return languages[0]
-    return request.accept_languages.best_match(languages) or languages[0]
+        return parsed_locale(languages[0])
+    return parsed_locale(request.accept_languages.best_match(languages) or languages[0])
+
+
+@lru_cache(maxsize=64)
+def parsed_locale(name):
+    """Babel parses the selector's answer on every request unless it is a Locale already."""
+    return Locale.parse(name)
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its signer built once rather than twice a request."""
+    """Flask's signed-cookie session, with its serializer built once rather than twice a
+    request, and one that skips work a session of a token or two never needs."""
 
     def get_signing_serializer(self, app):
         if "session_signer" not in app.extensions:
-            app.extensions["session_signer"] = super().get_signing_serializer(app)
+            flask_serializer = super().get_signing_serializer(app)
+            app.extensions["session_signer"] = Serializer(
+                flask_serializer.secret_keys,
+                salt=flask_serializer.salt,
+                serializer=flask_serializer.serializer,
+                signer_kwargs=flask_serializer.signer_kwargs,
+            )
         return app.extensions["session_signer"]
 
 

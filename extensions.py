@@ -1,5 +1,9 @@
 """Flask extensions, created unbound here and bound in create_app."""
 
+import fcntl
+import os
+from contextlib import contextmanager
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -7,6 +11,8 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, want_bytes
 from sqlalchemy import MetaData
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -26,17 +32,36 @@ limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
 
 
+class Serializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer, for the session and CSRF tokens that every
+    page view signs: the same tokens (any URLSafeTimedSerializer reads them), without
+    building a new signer per call or trying to zlib-compress forty bytes."""
+
+    def dump_payload(self, obj):
+        return base64_encode(want_bytes(self.serializer.dumps(obj, **self.serializer_kwargs)))
+
+    def make_signer(self, salt=None):
+        if salt is not None:
+            return super().make_signer(salt)
+        if not hasattr(self, "_signer"):
+            self._signer = super().make_signer()
+        return self._signer
+
+
 def configure_sqlite(engine):
     """WAL, a busy timeout and explicit transactions for the embedded SQLite database.
 
     pysqlite's own transaction handling is switched off so that a write operation
-    can open its transaction with BEGIN IMMEDIATE (see begin_write): two writers
-    then queue on the busy timeout instead of failing on a lock upgrade.
+    can open its transaction with BEGIN IMMEDIATE (see begin_write), holding the
+    writer lock (see sqlite_writer) until it commits or rolls back.
     """
     from sqlalchemy import event
 
+    database = engine.url.database
+    lock_path = database + "-writer.lock" if database and database != ":memory:" else None
+
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):
+    def on_connect(dbapi_connection, record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,11 +69,61 @@ def configure_sqlite(engine):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if lock_path:
+            record.info["writer_lock"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @event.listens_for(engine, "close")
+    def on_close(_dbapi_connection, record):
+        if "writer_lock" in record.info:
+            os.close(record.info.pop("writer_lock"))
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        immediate = conn.get_execution_options().get("sqlite_immediate")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("sqlite_immediate"):
+            writer = sqlite_writer(conn.connection)
+            writer.__enter__()
+            conn.info["sqlite_writer"] = writer
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    def end(conn, problem=None):
+        """Finish the transaction here, so that the lock is released only after it."""
+        writer = conn.info.pop("sqlite_writer", None)
+        if writer is not None:
+            writer.__exit__(problem, None, None)
+        elif conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("ROLLBACK" if problem else "COMMIT")
+
+    event.listen(engine, "commit", lambda conn: end(conn))
+    event.listen(engine, "rollback", lambda conn: end(conn, RuntimeError))
+
+
+@contextmanager
+def sqlite_writer(pooled_connection):
+    """One SQLite write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on error.
+
+    Writers first queue on an flock of a file next to the database: the kernel wakes
+    the next one the moment a writer finishes, where SQLite's busy handler has it
+    sleep and poll (up to 100 ms a time), which under load cost more than the writes.
+    The lock belongs to the process, so a crash releases it.
+    """
+    lock = pooled_connection.info.get("writer_lock")
+    dbapi_connection = pooled_connection.dbapi_connection
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield dbapi_connection
+        except BaseException:
+            if dbapi_connection.in_transaction:
+                dbapi_connection.execute("ROLLBACK")
+            raise
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute("COMMIT")
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def begin_write():

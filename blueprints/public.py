@@ -115,14 +115,14 @@ def case(slug):
     wanted = request.args.get("lang", "")
     language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
     key = ("case", slug, language, str(get_locale()))
-    page = page_cache.cached(key, lambda: render_case(slug, language))
-    return page_cache.for_this_visitor(page)
+    parts = page_cache.cached(key, lambda: page_cache.split_at_slots(render_case(slug, language)))
+    return page_cache.for_this_visitor(parts)
 
 
 def render_case(slug, language):
     """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
-    started = page_cache.STARTED_SLOT
+    started = page_cache.CSRF_SLOT
     return render_template(
         "public/case.html",
         case=case,

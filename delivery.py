@@ -89,8 +89,11 @@ def appeal_rows(case_id):
 def stream(statement):
     """Rows of `statement`, BATCH at a time from a server-side cursor, on a connection of
     its own that is given back when the rows run out or the reader stops."""
-    with db.engine.connect() as connection:
-        yield from connection.execution_options(yield_per=BATCH).execute(statement)
+    with (
+        db.engine.connect() as connection,
+        connection.execution_options(yield_per=BATCH).execute(statement) as rows,
+    ):
+        yield from rows
 
 
 def safe_cell(value):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from flask import Response, stream_with_context
 from pypdf import PdfReader
 
 import delivery
@@ -182,6 +183,35 @@ def test_csv_is_sent_in_chunks_that_add_up_to_the_whole(case_id, monkeypatch):
     assert [int(row[0]) for row in rows[1:]] == ids
 
 
+def test_csv_streams_as_a_flask_response(app, case_id):
+    """What the admin view will do: the rows are read while the response is sent."""
+    app.add_url_rule(
+        "/export/<int:case_id>",
+        "export",
+        lambda case_id: Response(
+            stream_with_context(delivery.appeals_csv(case_id)), mimetype="text/csv"
+        ),
+    )
+    add_letter(case_id, name="Ayşe", body="الحرية 🕊")
+    response = app.test_client().get(f"/export/{case_id}")
+    assert response.is_streamed
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[1][2] == "Ayşe"
+    assert rows[1][7] == "الحرية 🕊"
+
+
+def test_a_download_stopped_halfway_gives_its_connection_back(case_id, monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    for _ in range(6):
+        add_letter(case_id)
+    in_use = db.engine.pool.checkedout()
+    chunks = delivery.appeals_csv(case_id)
+    next(chunks)
+    assert db.engine.pool.checkedout() == in_use + 1  # the streaming query's own connection
+    chunks.close()  # what the server does when the client goes away
+    assert db.engine.pool.checkedout() == in_use
+
+
 def test_csv_of_a_case_with_no_deliverable_appeal_is_the_header_alone(case_id):
     add_letter(case_id, moderation="rejected")
     assert csv_rows(case_id) == [delivery.CSV_HEADER]
@@ -193,8 +223,11 @@ def test_appeals_pdf_has_one_page_per_appeal_with_official_date_and_signer(case_
     add_letter(case_id, moderation="rejected", name="Rejected Writer")
     add_letter(case_id, status="unconfirmed", name="Unconfirmed Writer")
 
-    pages = pdf_pages(delivery.appeals_pdf(case_id))
+    data = delivery.appeals_pdf(case_id)
+    pages = pdf_pages(data)
     assert len(pages) == 3
+    width, height = PdfReader(io.BytesIO(data)).pages[0].mediabox.upper_right
+    assert (round(float(width)), round(float(height))) == (595, 842)  # A4 in points
     for n, text in enumerate(pages):
         assert text.startswith("Chile's National Prosecutor\nPostal address to be confirmed")
         assert "November 24, 2025" in text

@@ -16,6 +16,7 @@ from extensions import (
     csrf,
     db,
     limiter,
+    login_manager,
     mail,
     migrate,
 )
@@ -74,6 +75,7 @@ def register_extensions(app):
     mail.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
@@ -110,10 +112,12 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def register_blueprints(app):
-    from blueprints import api, public
+    from blueprints import admin, api, auth, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(auth.bp, url_prefix="/admin")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
 
 
 def register_headers(app):

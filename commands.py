@@ -1,13 +1,16 @@
 """Operator commands: `flask --app app seed | mail-worker | outbox ...`."""
 
+import os
+
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
+import audit
 import outbox
 from demo_campaign import ADDRESS_TBC, CASES
 from extensions import begin_write, db
-from models import Case
+from models import ROLES, Case, StaffUser
 
 
 @click.command("seed")
@@ -58,6 +61,78 @@ def outbox_retry_dead():
     click.echo(f"{outbox.retry_dead()} dead email(s) queued again.")
 
 
+MIN_PASSWORD = 12
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@with_appcontext
+def create_admin_command(email, role):
+    """Create a staff account (or set a new password and role for an existing one).
+
+    The password is asked twice, or read from ADMIN_PASSWORD when that is set (scripts).
+    """
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("that is not an email address", param_hint="EMAIL")
+    password = os.environ.get("ADMIN_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"Use a password of at least {MIN_PASSWORD} characters.")
+    begin_write()
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+    created = user is None
+    if created:
+        user = StaffUser(email=email)
+        db.session.add(user)
+    user.role, user.active = role, True
+    user.set_password(password)
+    db.session.flush()
+    audit.record("staff.create" if created else "staff.update", user, actor=None, role=role)
+    db.session.commit()
+    click.echo(f"{'Created' if created else 'Updated'} {role} {email}.")
+
+
+@click.group("staff", cls=AppGroup)
+def staff_group():
+    """List and disable staff accounts."""
+
+
+@staff_group.command("list")
+def staff_list():
+    """Every staff account, its role and whether it can sign in."""
+    for user in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.email)):
+        state = "active" if user.active else "disabled"
+        last = (
+            f"last sign-in {user.last_sign_in_at:%Y-%m-%d %H:%M}"
+            if user.last_sign_in_at
+            else "never signed in"
+        )
+        click.echo(f"{user.email}\t{user.role}\t{state}\t{last}")
+
+
+@staff_group.command("disable")
+@click.argument("email")
+def staff_disable(email):
+    """Stop an account signing in; its open sessions end at their next request."""
+    begin_write()
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No staff account for {email}.")
+    user.active = False
+    audit.record("staff.disable", user, actor=None)
+    db.session.commit()
+    click.echo(f"Disabled {user.email}.")
+
+
 def register(app):
-    for command in (seed_command, mail_worker_command, outbox_group):
+    for command in (
+        seed_command,
+        mail_worker_command,
+        outbox_group,
+        create_admin_command,
+        staff_group,
+    ):
         app.cli.add_command(command)

@@ -55,11 +55,18 @@ class Config:
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)  # hops of trusted proxies
 
+    # Staff sign-in: attempts per address and per account, and how long a session lasts.
+    RATELIMIT_SIGN_IN = os.environ.get("RATELIMIT_SIGN_IN", "10 per minute;50 per hour")
+    RATELIMIT_SIGN_IN_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_ACCOUNT", "5 per 15 minutes")
+    STAFF_SESSION_HOURS = env_int("STAFF_SESSION_HOURS", 8)  # then staff sign in again
+    STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 60)  # or after this long unused
+
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
 
+    PERMANENT_SESSION_LIFETIME = env_int("STAFF_SESSION_HOURS", 8) * 3600  # staff sessions only
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)

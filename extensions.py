@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,6 +31,7 @@ csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
+login_manager = LoginManager()
 
 
 class Serializer(URLSafeTimedSerializer):

@@ -10,8 +10,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.exc import IntegrityError
 
+import flags
+import page_cache
 from extensions import begin_write, db, sqlite_writer
-from models import Case, CaseCounter, Letter, Outbox, utcnow
+from models import Case, CaseCounter, FlagWord, Letter, Outbox, utcnow
 
 CONFIRM_SALT = "confirm-letter"
 EMAIL = {"unconfirmed": "confirm", "repeat": "repeat"}  # which email a new letter gets
@@ -19,14 +21,24 @@ EMAIL = {"unconfirmed": "confirm", "repeat": "repeat"}  # which email a new lett
 # The hottest statements of the campaign: one letter, marked "repeat" when this address
 # already has a counted letter of this kind for this case (the unique index settles races
 # when letters are confirmed, so this check needs no lock), and its email.
+# A solidarity text is flagged "repeated" when REPEATED_AFTER letters already carry it
+# (appeals share their template, so they repeat by design).
 INSERT_LETTER = """
     INSERT INTO letters (case_id, kind, body, name, email, email_key, country, city, language,
-                         consent_privacy, consent_contact, moderation, counted, created_at, status)
+                         consent_privacy, consent_contact, moderation, counted, created_at,
+                         partner_id, fingerprint, flags, flagged, status)
     SELECT :case_id, :kind, :body, :name, :email, :email_key, :country, :city, :language,
            :consent_privacy, :consent_contact, 'pending', false, :now,
+           :partner_id, :fingerprint, repeated.flags, repeated.flagged,
            CASE WHEN EXISTS (SELECT 1 FROM letters WHERE case_id = :case_id AND kind = :kind
                              AND email_key = :email_key AND counted)
                 THEN 'repeat' ELSE 'unconfirmed' END
+    FROM (SELECT :flags AS flags, :flagged AS flagged WHERE NOT EXISTS (
+              SELECT 1 FROM letters WHERE fingerprint = :repeat_key LIMIT 1 OFFSET :repeats)
+          UNION ALL
+          SELECT :flags_repeated, true WHERE EXISTS (
+              SELECT 1 FROM letters WHERE fingerprint = :repeat_key LIMIT 1 OFFSET :repeats)
+         ) AS repeated
     RETURNING id, status"""
 INSERT_EMAIL = """
     INSERT INTO outbox (recipient, template, state, attempts, next_attempt_at, last_error,
@@ -39,7 +51,7 @@ INSERT_LETTER_AND_EMAIL = sa.text(
 ).bindparams(  # typed, so that PostgreSQL reads each parameter the same way everywhere
     *(
         sa.bindparam(name, type_=Letter.__table__.c[name].type)
-        for name in ("case_id", "kind", "email_key")
+        for name in ("case_id", "kind", "email_key", "flags", "flagged", "fingerprint")
     )
 )
 INSERT_EMAIL = INSERT_EMAIL.format(source="(SELECT :letter_id AS id, :status AS status)")
@@ -55,7 +67,10 @@ COUNTED = (
 )
 
 
-def submit_letter(case_id, kind, form):
+REPEATED_AFTER = 5
+
+
+def submit_letter(case_id, kind, form, partner_id=None):
     """Store a validated letter and its email in one short transaction.
 
     A first letter from an address to this case gets a confirmation link. A repeat
@@ -81,6 +96,8 @@ def submit_letter(case_id, kind, form):
         "consent_privacy": True,
         "consent_contact": bool(form.consent_contact.data),
         "now": utcnow(),
+        "partner_id": partner_id,
+        **automatic_flags(kind, form.body.data, form.language.data or "en"),
     }
     if db.engine.dialect.name == "postgresql":
         return insert_on_postgresql(values)
@@ -93,6 +110,39 @@ def submit_letter(case_id, kind, form):
         return letter_id
     finally:
         connection.close()  # back to the pool
+
+
+def automatic_flags(kind, body, language):
+    """The flags for the moderators (flags.py), as the INSERT takes them."""
+    found = flags.text_flags(body, language, flag_words())
+    fingerprint = flags.fingerprint(body)
+    return {
+        "flags": ",".join(found),
+        "flagged": bool(found),
+        "flags_repeated": ",".join([*found, "repeated"]),
+        "fingerprint": fingerprint,
+        "repeat_key": fingerprint if kind == "solidarity" else None,
+        "repeats": REPEATED_AFTER - 1,
+    }
+
+
+def flag_words():
+    """The abuse word lists: an admin's list for a language replaces its default list.
+
+    Kept for a few seconds per process, like the pages: every submission needs them.
+    """
+
+    def load():
+        rows = db.session.execute(
+            sa.select(FlagWord.language, FlagWord.word).order_by(FlagWord.language, FlagWord.id)
+        ).all()
+        db.session.rollback()  # end the read before the write that follows
+        custom = {}
+        for language, word in rows:
+            custom.setdefault(language, []).append(word)
+        return flags.DEFAULT_WORDS | {language: tuple(words) for language, words in custom.items()}
+
+    return page_cache.cached(("flag-words",), load)
 
 
 SUBMISSION_CONNECTIONS = {}  # (process id, database URL) -> psycopg connection in autocommit

@@ -1,10 +1,13 @@
 """Every table, with the small behaviours that belong to one row."""
 
 import random
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
 
@@ -14,6 +17,8 @@ EMAIL_MAX = 254
 CITY_MAX = 100
 BODY_MAX = {"appeal": 5000, "solidarity": 1000}
 KINDS = ("appeal", "solidarity")
+MODERATION_STATES = ("pending", "approved", "rejected")
+ROLES = ("moderator", "admin")
 COUNTER_SHARDS = 8  # spreads the hot counter row so confirmations don't queue on one lock
 
 
@@ -76,6 +81,10 @@ class Letter(db.Model):
         ),
         sa.Index("ix_letters_email_key", "email_key"),
         sa.Index("ix_letters_case_id_created_at", "case_id", "created_at"),
+        # The moderation queue: one state, flagged letters first, oldest first (keyset on id).
+        sa.Index("ix_letters_queue", "moderation", "flagged", "id"),
+        sa.Index("ix_letters_fingerprint", "fingerprint"),
+        sa.Index("ix_letters_partner_id", "partner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,8 +104,26 @@ class Letter(db.Model):
     counted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
+    # Automatic flags (flags.py), comma-separated, set when the letter is stored; they only
+    # sort the queue, they never hold a letter back.
+    flags: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    fingerprint: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    # A moderator who opened the letter holds it until claimed_until, so that two
+    # moderators never review the same letter.
+    claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    claimed_until: Mapped[datetime | None]
+    moderated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    moderated_at: Mapped[datetime | None]
+    reject_reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     case: Mapped[Case] = relationship()
+    partner: Mapped["Partner | None"] = relationship()
+
+    @property
+    def flag_list(self):
+        return [flag for flag in self.flags.split(",") if flag]
 
 
 class CaseCounter(db.Model):
@@ -136,3 +163,92 @@ class Outbox(db.Model):
     letter_id: Mapped[int] = mapped_column(sa.ForeignKey("letters.id"))
 
     letter: Mapped[Letter] = relationship()
+
+
+class Partner(db.Model):
+    """An organisation that embeds letter forms on its own site; its letters count for it."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Exact origins (scheme://host[:port]) allowed to frame the embed.
+    origins: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # The private stats link's secret; admins can rotate it.
+    stats_token: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffUser(UserMixin, db.Model):
+    """A member of campaign staff: a moderator (the queue) or an admin (everything)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(20), default="moderator")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def set_password(self, password):
+        """werkzeug's current default: scrypt, with a random salt per password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when and why: every moderation decision and every staff change."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index("ix_audit_events_created_at", "created_at"),
+        sa.Index("ix_audit_events_action_created_at", "action", "created_at"),
+        sa.Index("ix_audit_events_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    actor_email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), default="")  # kept as it was
+    action: Mapped[str] = mapped_column(sa.String(60))  # "letter.approve", "case.publish", ...
+    target_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    target_id: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class RejectReason(db.Model):
+    """The editable catalogue of reasons a moderator picks from when rejecting a message."""
+
+    __tablename__ = "reject_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+
+class FlagWord(db.Model):
+    """A word or phrase that flags a message for moderators, per language (admins edit them)."""
+
+    __tablename__ = "flag_words"
+    __table_args__ = (sa.UniqueConstraint("language", "word"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(sa.String(10))
+    word: Mapped[str] = mapped_column(sa.String(100))

@@ -1,0 +1,51 @@
+"""Campaign staff: the moderation queue for moderators, everything else for admins.
+
+Every route here needs a signed-in staff member (signed out: the sign-in page);
+routes marked @admin_only answer 403 to moderators. Nothing here is cached or framed.
+"""
+
+import time
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def staff_only():
+    """Signed out, or idle for too long: to the sign-in page, and back here afterwards."""
+    if current_user.is_authenticated:
+        idle = time.time() - session.get("seen_at", time.time())
+        if idle <= current_app.config["STAFF_IDLE_MINUTES"] * 60:
+            session["seen_at"] = time.time()
+            return None
+    session.pop("seen_at", None)
+    target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def admin_only(view):
+    """For admins: a moderator gets 403."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)

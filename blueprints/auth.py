@@ -1,0 +1,101 @@
+"""Staff sign-in and sign-out."""
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired
+
+import audit
+from extensions import begin_write, db, limiter, login_manager
+from models import StaffUser, utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+class SignInForm(FlaskForm):
+    class Meta:
+        csrf = False  # CSRFProtect checks every POST
+
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Please enter your email."))])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Please enter your password."))]
+    )
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    """The signed-in staff member, while their account is active and their session fresh."""
+    signed_in_at = session.get("signed_in_at", 0)
+    if time.time() - signed_in_at > current_app.config["STAFF_SESSION_HOURS"] * 3600:
+        return None
+    user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def local_path(target):
+    """`target` when it is a path on this site, else None: never follow a link elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def account_key():
+    return "sign-in:" + request.form.get("email", "").strip().lower()
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_SIGN_IN"],
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 303,
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"],
+    key_func=account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 303,
+)
+def sign_in():
+    """Sign in with email and password; a failed attempt never says which one was wrong."""
+    next_path = local_path(request.values.get("next")) or url_for("admin.index")
+    if current_user.is_authenticated:
+        return redirect(next_path)
+    form = SignInForm()
+    problem = None
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
+        if user is not None and user.active and user.check_password(form.password.data):
+            session.clear()  # a new session for the signed-in staff member (no fixation)
+            session.permanent = True
+            session["signed_in_at"] = session["seen_at"] = time.time()
+            login_user(user)
+            begin_write()
+            user.last_sign_in_at = utcnow()
+            audit.record("staff.sign_in", user, actor=user)
+            db.session.commit()
+            return redirect(next_path, 303)
+        problem = _("That email and password do not match an active staff account.")
+    status = 422 if request.method == "POST" else 200
+    response = render_template("auth/sign_in.html", form=form, problem=problem, next=next_path)
+    return response, status
+
+
+@bp.post("/sign-out")
+def sign_out():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.sign_in"), 303)
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response

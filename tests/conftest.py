@@ -9,7 +9,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from helpers import Inbox, Supporter
+from helpers import Inbox, Supporter, add_staff, sign_in
 
 from app import create_app
 from config import TestConfig
@@ -121,6 +121,24 @@ def cases(app):
 @pytest.fixture
 def case_slug(cases):
     return CASES[1]["slug"]  # Gustavo Gatica
+
+
+@pytest.fixture
+def moderator(app):
+    """A signed-in moderator's client."""
+    add_staff(app, "mod@example.org", "moderator")
+    client = app.test_client()
+    assert sign_in(client, "mod@example.org").status_code == 303
+    return client
+
+
+@pytest.fixture
+def admin(app):
+    """A signed-in admin's client."""
+    add_staff(app, "admin@example.org", "admin")
+    client = app.test_client()
+    assert sign_in(client, "admin@example.org").status_code == 303
+    return client
 
 
 @pytest.fixture

@@ -72,3 +72,33 @@ def rendered(app, email):
 
     with app.app_context():
         return outbox.render(email)
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def add_staff(app, email, role="moderator", password=STAFF_PASSWORD, active=True):
+    """A staff account, straight into the database."""
+    from extensions import db
+    from models import StaffUser
+
+    with app.app_context():
+        user = StaffUser(email=email, role=role, active=active)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
+    """Sign in through the real form (CSRF token included); returns the POST's response."""
+    page = client.get("/admin/sign-in").get_data(as_text=True)
+    data = {"csrf_token": hidden_value(page, "csrf_token"), "email": email, "password": password}
+    if next_path is not None:
+        data["next"] = next_path
+    return client.post("/admin/sign-in", data=data)
+
+
+def csrf_from(client, path):
+    """The CSRF token a signed-in page gives its forms (htmx sends it as X-CSRFToken)."""
+    return hidden_value(client.get(path).get_data(as_text=True), "csrf_token")

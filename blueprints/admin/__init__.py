@@ -8,9 +8,34 @@ import time
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 bp = Blueprint("admin", __name__)
+
+# The staff navigation: (endpoint, label, admins only). Sections appear once their
+# module has registered the endpoint.
+NAV = [
+    ("admin.queue", _l("Queue"), False),
+    ("admin.dashboard", _l("Dashboard"), True),
+    ("admin.cases", _l("Cases"), True),
+    ("admin.audit", _l("Audit log"), True),
+    ("admin.settings", _l("Settings"), True),
+]
+
+
+@bp.app_context_processor
+def navigation():
+    def admin_nav():
+        if not current_user.is_authenticated:
+            return []
+        return [
+            (endpoint, label)
+            for endpoint, label, admins_only in NAV
+            if endpoint in current_app.view_functions and (current_user.is_admin or not admins_only)
+        ]
+
+    return {"admin_nav": admin_nav}
 
 
 @bp.before_request

@@ -75,7 +75,12 @@ def register_extensions(app):
     mail.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    login_manager.init_app(app)
+    # Public pages must not read the session, or they answer "Vary: Cookie" and shared
+    # caches keep one copy per visitor. Flask-Login reads it in a context processor (so
+    # templates get current_user lazily instead, in blueprints/admin) and in an
+    # after-request hook for remember-me cookies, which staff never get.
+    login_manager.init_app(app, add_context_processor=False)
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)

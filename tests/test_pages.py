@@ -35,6 +35,7 @@ def test_home_page_is_cacheable_by_shared_caches(client, cases):
     response = client.get("/")
     assert response.cache_control.public and response.cache_control.max_age == 30
     assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")  # one copy serves everyone
 
 
 def test_case_page_shows_story_target_and_both_forms(client, case_slug):

@@ -1,5 +1,7 @@
 """Sending a letter, with htmx and without: what is stored, what the supporter sees."""
 
+import os
+
 import pytest
 import sqlalchemy as sa
 from helpers import Supporter, rendered
@@ -334,3 +336,50 @@ def test_a_forged_country_value_is_refused_and_never_echoed_as_markup(app, suppo
     assert "<script>alert(1)" not in html and " selected>" not in html
     assert "Please choose your country from the list." in html
     assert stored(app) == []
+
+
+def test_letters_are_stored_with_their_flags_for_moderators(app, supporter, case_slug):
+    supporter.submit(case_slug, "solidarity", body="Stay strong, Gustavo. We are with you.")
+    supporter.submit(
+        case_slug,
+        "solidarity",
+        email="two@example.org",
+        body="Call me on +44 20 7946 0958 or see www.example.com",
+    )
+    quiet, loud = stored(app)
+    assert (quiet.flags, quiet.flagged) == ("", False)
+    assert (loud.flag_list, loud.flagged) == (["link", "phone"], True)
+    assert quiet.fingerprint and quiet.fingerprint != loud.fingerprint
+
+
+def test_a_solidarity_text_sent_many_times_is_flagged_repeated(app, supporter, case_slug):
+    for n in range(letters.REPEATED_AFTER + 1):
+        supporter.submit(
+            case_slug, "solidarity", email=f"copy{n}@example.org", body="Free them all NOW."
+        )
+        supporter.submit(case_slug, "appeal", email=f"copy{n}@example.org")  # the template
+    solidarity = [letter for letter in stored(app) if letter.kind == "solidarity"]
+    appeals = [letter for letter in stored(app) if letter.kind == "appeal"]
+    assert [letter.flags for letter in solidarity] == [""] * letters.REPEATED_AFTER + ["repeated"]
+    assert solidarity[-1].flagged
+    assert {letter.flags for letter in appeals} == {""}  # appeals share their text by design
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: its own submission connection"
+)
+def test_a_lost_database_connection_costs_one_retry_and_nothing_else(app, supporter, case_slug):
+    assert supporter.submit(case_slug, email="before@example.org").status_code == 303
+    with app.app_context():  # what a database restart does to open connections
+        db.session.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+    lost = supporter.submit(case_slug, email="during@example.org", body="Words to keep")
+    assert lost.status_code == 503
+    assert "Words to keep</textarea>" in lost.get_data(as_text=True)
+    assert supporter.submit(case_slug, email="after@example.org").status_code == 303
+    assert [letter.email for letter in stored(app)] == ["before@example.org", "after@example.org"]

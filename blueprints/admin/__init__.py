@@ -26,6 +26,7 @@ NAV = [
 
 @bp.app_context_processor
 def navigation():
+    """The staff navigation and current_user for templates, neither read unless used."""
     def admin_nav():
         if not current_user.is_authenticated:
             return []
@@ -35,7 +36,7 @@ def navigation():
             if endpoint in current_app.view_functions and (current_user.is_admin or not admins_only)
         ]
 
-    return {"admin_nav": admin_nav}
+    return {"admin_nav": admin_nav, "current_user": current_user}  # a proxy: read when used
 
 
 @bp.before_request

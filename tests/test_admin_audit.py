@@ -38,7 +38,7 @@ def add_events(app, *events):
 
 def rows(page):
     """The actions in the table, top to bottom."""
-    return re.findall(r"<td><code>([^<]+)</code></td>", page)
+    return re.findall(r"<td[^>]*><code>([^<]+)</code></td>", page)
 
 
 DAY = datetime(2026, 11, 20, 12, 0)

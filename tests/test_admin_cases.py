@@ -532,6 +532,7 @@ def test_the_public_form_keeps_its_small_body_limit(admin, client, case_slug):
 def test_a_too_large_body_from_a_moderator_is_refused_at_the_small_limit(moderator, cases):
     response = moderator.post(NEW, data={"story": "x" * 100_000})
     assert response.status_code == 413
+    assert "That was too much text to send at once." in text(response)
 
 
 def test_a_photo_needs_a_description(app, admin, cases):

@@ -338,7 +338,7 @@ def too_large(error):
     """A case form sent more than even a photo may be: say so in words about photos."""
     from errors import error_page
 
-    if request.endpoint not in UPLOAD_ENDPOINTS:
+    if request.endpoint not in UPLOAD_ENDPOINTS or not current_user.is_admin:
         return error_page(error)
     limit = case_photos.megabytes(current_app.config["PHOTO_MAX_BYTES"])
     message = _(

@@ -112,6 +112,19 @@ def test_a_deactivated_reason_can_come_back(app, admin, reasons):
     }
 
 
+def test_a_reason_added_meanwhile_by_someone_else_is_left_alone(app, admin, reasons):
+    data = reasons_form(admin, reasons, texts=["Abuse", *REASONS[1:]])
+    with app.app_context():
+        db.session.add(RejectReason(text="Added by a colleague", active=True, sort_order=9))
+        db.session.commit()
+    admin.post("/admin/settings/reasons", data=data)
+    assert catalogue(app) == [
+        ("Abuse", True),
+        *((t, True) for t in REASONS[1:]),
+        ("Added by a colleague", True),
+    ]
+
+
 def test_reasons_move_up_and_down(app, admin, reasons):
     token = csrf_from(admin, "/admin/settings")
     response = admin.post(

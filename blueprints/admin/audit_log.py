@@ -184,6 +184,7 @@ def audit():
         older=older,
         newest=url_for(".audit", **form.filters()) if request.args.get("before") else None,
         target_labels=TARGET_LABELS,
+        audit_target_link=audit_target_link,
     )
 
 
@@ -192,8 +193,3 @@ def audit_target_link(event):
     if event.target_type == "cases" and event.target_id:
         return url_for("admin.case_edit", case_id=event.target_id)
     return None
-
-
-@bp.app_context_processor
-def audit_helpers():
-    return {"audit_target_link": audit_target_link}

@@ -37,6 +37,7 @@ class ReasonRow:
     text: str
     active: bool
     error: str = ""
+    posted: bool = True
     field_id: str = field(init=False)
 
     def __post_init__(self):
@@ -65,8 +66,9 @@ def reason_rows(reasons, form=None):
     """The catalogue's rows, with the posted values and their problems when `form` is given."""
     rows = []
     for reason in reasons:
-        if form is None:
-            rows.append(ReasonRow(reason.id, reason.text, reason.active))
+        if form is None or f"reason-{reason.id}-text" not in form:
+            # Not on the page that was sent (another admin added it meanwhile): as it is.
+            rows.append(ReasonRow(reason.id, reason.text, reason.active, posted=False))
             continue
         text = form.get(f"reason-{reason.id}-text", reason.text).strip()
         active = form.get(f"reason-{reason.id}-active") == "y"
@@ -161,7 +163,7 @@ def settings_reasons():
     problems = [row for row in [*rows, new] if row.error]
     if problems:
         return render_settings(422, rows, new, focus=problems[0].field_id)
-    edits = {row.id: (row.text, row.active) for row in rows}
+    edits = {row.id: (row.text, row.active) for row in rows if row.posted}
     changes = settings_admin.save_reasons(edits, new.text)
     if changes:
         flash(

@@ -63,17 +63,17 @@ def prepare(stream):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             if image.width * image.height > MAX_PIXELS:
-                raise PhotoError(_("That photo has too many pixels. Please choose a smaller one."))
+                raise PhotoError(too_many_pixels())
             if image.format in ("JPEG", "MPO"):  # MPO: phone JPEGs with a second picture
                 image.draft("RGB", (MAX_WIDTH * 2, MAX_HEIGHT * 2))  # decode big JPEGs scaled
             image.load()
             return encode(image)
     except PhotoError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise PhotoError(too_many_pixels()) from error
     except (
         UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
         OSError,
         SyntaxError,
         ValueError,
@@ -82,6 +82,10 @@ def prepare(stream):
         raise PhotoError(
             _("That file is not a photo we can use. Please choose a JPEG, PNG or WebP image.")
         ) from error
+
+
+def too_many_pixels():
+    return _("That photo has too many pixels. Please choose a smaller one.")
 
 
 def encode(image):

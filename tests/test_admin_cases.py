@@ -128,8 +128,10 @@ def test_a_new_case_is_a_draft_the_public_cannot_see(app, admin, client, cases):
 
 def test_new_case_form_starts_at_the_end_of_the_order(admin, cases):
     page = text(admin.get(NEW))
-    assert 'name="sort_order"' in page and 'value="5"' in page  # four demo cases + the draft (0)
-    assert 'name="goal" required' in page or 'value="10000"' in page
+    assert re.search(r'id="sort_order"[^>]*value="5"', page)  # after the demo's 1 to 4
+    assert re.search(r'id="goal"[^>]*value="10000"', page)
+    assert re.search(r'<select id="country"[^>]*>\s*<option value="">Choose the country', page)
+    assert "<option value=CL>Chile" in page
     assert 'enctype="multipart/form-data"' in page
 
 
@@ -490,6 +492,22 @@ def test_files_that_are_not_photos_are_refused_and_nothing_is_stored(
     assert "That file is not a photo we can use. Please choose a JPEG, PNG or WebP image." in page
     assert re.search(r'id="photo"[^>]*aria-invalid="true"[^>]*autofocus', page)
     assert stored_photos(app) == [] and find(app, "ana-example") is None and events(app) == []
+
+
+def test_the_type_comes_from_the_content_not_the_name_or_the_browser(app, admin, cases):
+    data = image_bytes("JPEG", size=(300, 200))
+    assert upload(admin, data, "photo.svg", "text/html").status_code == 303
+    assert len(stored_photos(app)) == 1
+
+
+@pytest.mark.parametrize("size", [(8000, 7000), (20000, 10000)], ids=["ours", "pillows"])
+def test_a_picture_with_too_many_pixels_is_refused_before_it_is_decoded(app, admin, cases, size):
+    out = io.BytesIO()
+    Image.new("1", size).save(out, "PNG")  # tens of megapixels in a few kilobytes
+    response = upload(admin, out.getvalue(), "bomb.png")
+    assert response.status_code == 422
+    assert "That photo has too many pixels. Please choose a smaller one." in text(response)
+    assert stored_photos(app) == []
 
 
 def test_an_image_with_a_payload_appended_is_stored_without_it(app, admin, cases):

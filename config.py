@@ -65,6 +65,7 @@ class Config:
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+    PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)  # case photos (admins only)
 
     PERMANENT_SESSION_LIFETIME = env_int("STAFF_SESSION_HOURS", 8) * 3600  # staff sessions only
     SESSION_COOKIE_HTTPONLY = True

@@ -75,3 +75,6 @@ def no_store(response):
 
 
 from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)
+
+# isort: split
+from blueprints.admin import audit_log, cases, settings  # noqa: E402,F401

@@ -64,6 +64,7 @@ class Config:
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
+    DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
 
     PERMANENT_SESSION_LIFETIME = env_int("STAFF_SESSION_HOURS", 8) * 3600  # staff sessions only
@@ -91,5 +92,6 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
     MIN_FILL_SECONDS = 0
     PAGE_CACHE_SECONDS = 0  # the page-cache tests turn it on
+    DASHBOARD_CACHE_SECONDS = 0
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False

@@ -65,6 +65,7 @@ class Config:
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
     DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
+    DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
 
     PERMANENT_SESSION_LIFETIME = env_int("STAFF_SESSION_HOURS", 8) * 3600  # staff sessions only

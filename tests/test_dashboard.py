@@ -286,9 +286,10 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, cases, method, path):
     assert response.headers["Location"].startswith("/admin/sign-in?next=/admin/dashboard")
 
 
-def test_dashboard_is_in_the_staff_navigation(admin, cases):
+def test_dashboard_and_delivery_are_in_the_staff_navigation(admin, cases):
     html = page(admin)
     assert '<a href="/admin/dashboard" aria-current="page">Dashboard</a>' in html
+    assert '<a href="/admin/delivery">Delivery</a>' in html
 
 
 def test_names_from_the_database_are_shown_as_text(app, admin, cases, partner):

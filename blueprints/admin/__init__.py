@@ -18,6 +18,7 @@ bp = Blueprint("admin", __name__)
 NAV = [
     ("admin.queue", _l("Queue"), False),
     ("admin.dashboard", _l("Dashboard"), True),
+    ("admin.delivery", _l("Delivery"), True),
     ("admin.cases", _l("Cases"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
@@ -75,4 +76,4 @@ def no_store(response):
 
 from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)
 
-from blueprints.admin import dashboard  # noqa: E402,F401  # isort: skip
+from blueprints.admin import dashboard, delivery  # noqa: E402,F401  # isort: skip

@@ -64,6 +64,8 @@ class Config:
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
+    DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
+    DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
     PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)  # case photos (admins only)
 
@@ -92,5 +94,6 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
     MIN_FILL_SECONDS = 0
     PAGE_CACHE_SECONDS = 0  # the page-cache tests turn it on
+    DASHBOARD_CACHE_SECONDS = 0
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False

@@ -240,13 +240,49 @@ def letter_date(moment, language):
     return format_date(moment, "long", locale=date_locale(language)) if moment else ""
 
 
-def appeals_pdf(case_id, after_id=0, limit=None):
+def appeal_batches(case_id, size):
+    """The case's deliverable appeals in id order, cut into files of `size` letters.
+
+    Returns [(after_id, last_id, letters)]: a batch holds the appeals with after_id < id <=
+    last_id, so batches never overlap and a new letter (a higher id) never moves an
+    earlier batch. One pass over the case's appeals, numbered by a window function.
+    """
+    numbered = (
+        sa.select(Letter.id, (sa.func.row_number().over(order_by=Letter.id) - 1).label("n"))
+        .where(Letter.case_id == case_id, deliverable_appeals())
+        .subquery()
+    )
+    batch = numbered.c.n // size
+    rows = db.session.execute(
+        sa.select(sa.func.max(numbered.c.id), sa.func.count()).group_by(batch).order_by(batch)
+    ).all()
+    batches, after_id = [], 0
+    for last_id, letters in rows:
+        batches.append((after_id, last_id, letters))
+        after_id = last_id
+    return batches
+
+
+def appeals_in_range(case_id, after_id, last_id):
+    """How many deliverable appeals a batch's id range holds now."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Letter.case_id == case_id,
+            deliverable_appeals(),
+            Letter.id > after_id,
+            Letter.id <= last_id,
+        )
+    )
+
+
+def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
     """The case's deliverable appeals to print and post: one letter per page (a long one
     runs on), headed with the official and the date, signed with name, city and country.
 
-    A case can draw hundreds of thousands of appeals: print them in batches of `limit`,
-    passing the last id of the previous batch as `after_id`. fpdf2 holds the document in
-    memory; the rows are streamed, never loaded as objects.
+    A case can draw hundreds of thousands of appeals: print them in batches (see
+    appeal_batches), from after_id (excluded) to last_id (included), or `limit` letters
+    after after_id. fpdf2 holds the document in memory; the rows are streamed, never
+    loaded as objects.
     """
     case = db.session.execute(
         sa.select(Case.name, Case.target_title, Case.target_address).where(Case.id == case_id)
@@ -256,6 +292,8 @@ def appeals_pdf(case_id, after_id=0, limit=None):
     pdf = new_pdf(f"Appeals for {case.name}")
     characters = drawable(pdf)
     statement = appeal_rows(case_id).where(Letter.id > after_id).limit(limit)
+    if last_id is not None:
+        statement = statement.where(Letter.id <= last_id)
     for row in stream(statement):
         body = plain_text(row.body)
         country = names.get(row.country, row.country)

@@ -207,10 +207,16 @@ def dead_emails(limit=20):
 def retry_dead():
     """Give every dead email a fresh set of attempts, due now."""
     begin_write()
+    count = requeue_dead()
+    db.session.commit()
+    return count
+
+
+def requeue_dead():
+    """retry_dead's change, in the caller's write transaction (to audit it alongside)."""
     result = db.session.execute(
         sa.update(Outbox)
         .where(Outbox.state == "dead")
         .values(state="pending", attempts=0, next_attempt_at=utcnow())
     )
-    db.session.commit()
     return result.rowcount

@@ -18,21 +18,27 @@ CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)  # where the token goes (form s
 MAX_PAGES = 500
 
 
-def cached(key, render):
+def cached(key, render, seconds=None):
     """The value for `key` (a page, or a small row), made by `render()` at most once per
-    PAGE_CACHE_SECONDS."""
+    `seconds` (PAGE_CACHE_SECONDS unless given; 0 keeps nothing)."""
     pages = current_app.extensions.setdefault("page_cache", {})
     now = time.monotonic()
     hit = pages.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
     html = render()
-    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    if seconds is None:
+        seconds = current_app.config["PAGE_CACHE_SECONDS"]
     if seconds > 0:
         if len(pages) >= MAX_PAGES:
             pages.clear()
         pages[key] = (now + seconds, html)
     return html
+
+
+def forget(key):
+    """Drop `key` from this process's cache, after a change its value must show at once."""
+    current_app.extensions.get("page_cache", {}).pop(key, None)
 
 
 def for_this_visitor(parts):

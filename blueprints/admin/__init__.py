@@ -18,6 +18,7 @@ bp = Blueprint("admin", __name__)
 NAV = [
     ("admin.queue", _l("Queue"), False),
     ("admin.dashboard", _l("Dashboard"), True),
+    ("admin.delivery", _l("Delivery"), True),
     ("admin.cases", _l("Cases"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
@@ -27,6 +28,7 @@ NAV = [
 @bp.app_context_processor
 def navigation():
     """The staff navigation and current_user for templates, neither read unless used."""
+
     def admin_nav():
         if not current_user.is_authenticated:
             return []
@@ -74,7 +76,12 @@ def no_store(response):
     return response
 
 
-from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)
-
-# isort: split
-from blueprints.admin import audit_log, cases, settings  # noqa: E402,F401
+# The routes register themselves on bp.
+from blueprints.admin import (  # noqa: E402,F401
+    audit_log,
+    cases,
+    dashboard,
+    delivery,
+    home,
+    settings,
+)

@@ -74,3 +74,5 @@ def no_store(response):
 
 
 from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)
+
+from blueprints.admin import queue  # noqa: E402,F401  # isort: skip

@@ -159,21 +159,31 @@ def next_letters(where, after, limit, flagged_only=False, lock=False):
             break
         if after is not None and flagged and not after[0]:
             continue  # the cursor is already past the flagged letters
-        part = [*where, Letter.flagged == flagged]
-        if after is not None and after[0] == flagged:
-            part.append(Letter.id > after[1])
-        statement = (
-            sa.select(Letter.flagged, Letter.id)
-            .where(*part)
-            .order_by(Letter.id)
-            .limit(limit - len(found))
-        )
+        after_id = after[1] if after is not None and after[0] == flagged else None
+        statement = part_query(where, flagged, after_id, limit - len(found))
         if lock:
             statement = statement.with_for_update(skip_locked=True, of=Letter)
-        found += [
-            (bool(flagged), letter_id) for flagged, letter_id in db.session.execute(statement)
-        ]
+        found += [(flagged, letter_id) for _flagged, letter_id in db.session.execute(statement)]
     return found
+
+
+def part_query(where, flagged, after_id, limit):
+    """The flagged (or not flagged) letters after `after_id`, oldest first.
+
+    Ordered by (flagged, id), not just id: the same order, since flagged is fixed here,
+    but PostgreSQL only sees that ix_letters_queue gives it when flagged is in the ORDER
+    BY; ordered by id alone it walked the primary key instead, past every decided
+    letter (half a second with a million letters).
+    """
+    where = [*where, Letter.flagged == flagged]
+    if after_id is not None:
+        where.append(Letter.id > after_id)
+    return (
+        sa.select(Letter.flagged, Letter.id)
+        .where(*where)
+        .order_by(Letter.flagged, Letter.id)
+        .limit(limit)
+    )
 
 
 def queue_page(moderator, filters, size):

@@ -199,8 +199,9 @@
     if (next) {
       focusItem(next);
     } else {
-      var toast = document.querySelector("#queue-toast [data-toast]");
-      if (toast) { toast.tabIndex = -1; toast.focus(); }
+      // Every letter on the page is decided: the way on is the next batch.
+      var more = queue.querySelector("[data-next-batch]");
+      if (more) more.focus();
     }
   }
 

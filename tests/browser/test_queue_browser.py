@@ -173,10 +173,13 @@ def test_bulk_reject_then_undo_in_place(live, page, cases):
     expect(item(page, ids[0])).to_be_focused()
     assert [s for s, _r in states(live.app, ids).values()] == ["pending"] * 3
 
-    page.check(f"#letter-{ids[2]}-select")
+    page.click("text=Select all on this page")
+    expect(page.locator("[data-selected-count]")).to_have_text("(3)")
     page.click("#bulk-form button[value=approve]")
-    expect(page.locator("#queue-toast")).to_contain_text("Approved 1 message.")
-    assert states(live.app, ids)[ids[2]] == ("approved", "")
+    expect(page.locator("#queue-toast")).to_contain_text("Approved 3 messages.")
+    # Nothing left to decide on this page: focus goes to the next batch.
+    expect(page.get_by_role("link", name="Load the next messages")).to_be_focused()
+    assert [s for s, _r in states(live.app, ids).values()] == ["approved"] * 3
     assert not_reloaded(page)
 
 

@@ -351,6 +351,7 @@ def undo(moderator, event_ids):
         for letter in db.session.scalars(
             sa.select(Letter)
             .where(Letter.id.in_([event.target_id for event in events]))
+            .order_by(Letter.id)  # rows locked in one order everywhere: no deadlocks
             .with_for_update()
         )
     }

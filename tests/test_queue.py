@@ -226,6 +226,7 @@ def test_search_is_case_insensitive_and_takes_wildcards_literally(app, moderator
     assert shown_ids(page(moderator, QUEUE + "?q=100%25")) == [percent]
     assert shown_ids(page(moderator, QUEUE + "?q=%25")) == [percent]
     assert shown_ids(page(moderator, QUEUE + "?q=_")) == []
+    assert "No messages match these filters." in page(moderator, QUEUE + "?q=_")
     assert 'value="brave"' in page(moderator, QUEUE + "?q=brave")
 
 

@@ -63,8 +63,9 @@
     var chooser = item.querySelector("[data-reject]");
     if (!chooser) return;
     chooser.open = true;
+    chooser.scrollIntoView({ block: "nearest" });
     var radio = chooser.querySelector("input[type=radio]:checked") || chooser.querySelector("input[type=radio]");
-    if (radio) radio.focus();
+    if (radio) radio.focus({ preventScroll: true });
   }
 
   function toggleSelect(item) {

@@ -151,8 +151,12 @@ def test_escape_closes_the_reason_chooser_and_keys_never_fire_while_typing(live,
 
 def test_bulk_reject_then_undo_in_place(live, page, cases):
     ids = open_queue(live, page, cases, count=3)
+    page.click("#bulk-form button[value=reject]")  # nothing selected: a 422, shown in place
+    expect(page.locator("#queue-toast")).to_contain_text("Select at least one message first")
     for letter_id in ids[:2]:
         page.check(f"#letter-{letter_id}-select")
+    page.click("#bulk-form button[value=reject]")
+    expect(page.locator("#queue-toast")).to_contain_text("Choose a reason to reject.")
     page.select_option("#bulk-reason", label="Spam or advertising")
     page.click("#bulk-form button[value=reject]")
     expect(page.locator("#queue-toast")).to_contain_text(

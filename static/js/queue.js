@@ -94,8 +94,12 @@
     return !box || box.checked;
   }
 
+  // Keys belong to the field while one is being filled in (and to the open reason
+  // chooser); a checkbox, a button or a link leaves them to the queue.
   function typing(target) {
-    return target.closest && target.closest("input, textarea, select, [contenteditable]") !== null;
+    if (!target.closest) return false;
+    if (target.closest("textarea, select, [contenteditable], [data-reject][open]")) return true;
+    return target.matches("input") && !/^(checkbox|button|submit|reset)$/.test(target.type);
   }
 
   document.addEventListener("keydown", function (event) {

@@ -123,7 +123,7 @@ def test_keyboard_moves_approves_rejects_and_selects(live, page, cases):
 
 
 def test_escape_closes_the_reason_chooser_and_keys_never_fire_while_typing(live, page, cases):
-    (first, _second) = open_queue(live, page, cases, count=2)
+    first, second = open_queue(live, page, cases, count=2)
     page.keyboard.press("r")
     chooser = item(page, first).locator("[data-reject]")
     expect(chooser).to_have_attribute("open", "")
@@ -142,11 +142,15 @@ def test_escape_closes_the_reason_chooser_and_keys_never_fire_while_typing(live,
     expect(page.locator("#queue-toast")).to_be_empty()
     assert states(live.app, [first])[first] == ("pending", "")
 
+    page.check(f"#letter-{first}-select")  # a checkbox is not a field being typed in
+    page.keyboard.press("j")
+    expect(item(page, second)).to_be_focused()
+
     page.uncheck("#queue-keys-on")
     page.locator("h1").click()
     page.keyboard.press("a")
     page.wait_for_timeout(300)
-    assert states(live.app, [first])[first] == ("pending", "")
+    assert set(states(live.app, [first, second]).values()) == {("pending", "")}
 
 
 def test_bulk_reject_then_undo_in_place(live, page, cases):

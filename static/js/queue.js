@@ -127,7 +127,7 @@
         item = currentItem();
         var approve = item && item.querySelector("[data-approve] button[type=submit]");
         if (!approve) return;
-        approve.click();
+        if (!approve.form.classList.contains("htmx-request")) approve.click(); // once
         break;
       case "r":
         item = currentItem();

@@ -61,6 +61,12 @@ class Config:
     STAFF_SESSION_HOURS = env_int("STAFF_SESSION_HOURS", 8)  # then staff sign in again
     STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 60)  # or after this long unused
 
+    # Moderation queue: how long showing a message reserves it for one moderator, how
+    # long a decision can be undone, and how many messages a page shows.
+    QUEUE_CLAIM_MINUTES = env_int("QUEUE_CLAIM_MINUTES", 5)
+    QUEUE_UNDO_SECONDS = env_int("QUEUE_UNDO_SECONDS", 10)
+    QUEUE_PAGE_SIZE = env_int("QUEUE_PAGE_SIZE", 25)
+
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off

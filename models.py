@@ -81,8 +81,10 @@ class Letter(db.Model):
         ),
         sa.Index("ix_letters_email_key", "email_key"),
         sa.Index("ix_letters_case_id_created_at", "case_id", "created_at"),
-        # The moderation queue: one state, flagged letters first, oldest first (keyset on id).
-        sa.Index("ix_letters_queue", "moderation", "flagged", "id"),
+        # The moderation queue: confirmed letters of one state, flagged first, oldest first
+        # (keyset on id). Status leads, so unconfirmed letters, which stay "pending" for
+        # ever, are never scanned on the way to the confirmed ones.
+        sa.Index("ix_letters_queue", "status", "moderation", "flagged", "id"),
         sa.Index("ix_letters_fingerprint", "fingerprint"),
         sa.Index("ix_letters_partner_id", "partner_id"),
         # The staff dashboard's one GROUP BY (dashboard.GROUPED), read alone and in order.

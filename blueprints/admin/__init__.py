@@ -83,5 +83,6 @@ from blueprints.admin import (  # noqa: E402,F401
     dashboard,
     delivery,
     home,
+    queue,
     settings,
 )

@@ -9,7 +9,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
 bp = Blueprint("admin", __name__)
 
@@ -49,6 +49,7 @@ def staff_only():
         if idle <= current_app.config["STAFF_IDLE_MINUTES"] * 60:
             session["seen_at"] = time.time()
             return None
+        logout_user()  # idle too long: signed out, not just turned away
     session.pop("seen_at", None)
     target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request"):

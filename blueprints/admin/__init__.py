@@ -19,6 +19,7 @@ NAV = [
     ("admin.queue", _l("Queue"), False),
     ("admin.dashboard", _l("Dashboard"), True),
     ("admin.cases", _l("Cases"), True),
+    ("admin.partners", _l("Partners"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
 ]
@@ -27,6 +28,7 @@ NAV = [
 @bp.app_context_processor
 def navigation():
     """The staff navigation and current_user for templates, neither read unless used."""
+
     def admin_nav():
         if not current_user.is_authenticated:
             return []
@@ -74,4 +76,4 @@ def no_store(response):
     return response
 
 
-from blueprints.admin import home  # noqa: E402,F401 (the routes register themselves on bp)
+from blueprints.admin import home, partners  # noqa: E402,F401 (the routes register themselves on bp)

@@ -5,18 +5,18 @@ Views parse the form and call one operation of partners.py, which audits the cha
 
 import csv
 import io
-from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import abort, make_response, redirect, render_template, request, url_for
 
 import partners
 from app import CSP
 from blueprints.admin import admin_only, bp
+from blueprints.embed import requested_language
+from blueprints.public import blank_form, published_cases, visible_case
 from delivery import safe_cell
 from extensions import db
 from forms import EmbedLetterForm
-from models import KINDS, Case
+from models import KINDS
 
 
 def partner_or_404(slug):
@@ -24,13 +24,6 @@ def partner_or_404(slug):
     if partner is None:
         abort(404)
     return partner
-
-
-def embeddable_cases():
-    """Cases a partner may embed: every case the public can see."""
-    return db.session.scalars(
-        sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
-    ).all()
 
 
 def origins_field():
@@ -78,7 +71,7 @@ def snippet_choice(cases):
 def partner_page(slug, problem=None, status=200):
     """One partner: its snippet with a live preview, its stats link, its details."""
     partner = partner_or_404(slug)
-    cases = embeddable_cases()
+    cases = published_cases()  # a partner may embed any case the public can see
     case, language = snippet_choice(cases)
     languages = sorted({code for each in cases for code in (each.appeal_templates or {})})
     page = render_template(
@@ -131,17 +124,9 @@ def partner_preview(slug, case_slug):
     """The framed form as the partner's visitors see it, for the admin page's preview:
     framed by this site only, and unable to send (its forms carry no token)."""
     partner = partner_or_404(slug)
-    case = next((case for case in embeddable_cases() if case.slug == case_slug), None)
-    if case is None:
-        abort(404)
-    language = request.args.get("lang", "en")
-    if language not in (case.appeal_templates or {}):
-        language = "en"
-    forms = {
-        kind: EmbedLetterForm(kind, formdata=None, data={"language": language}) for kind in KINDS
-    }
-    forms["appeal"].body.data = case.template_for(language)
-    own = urlsplit(request.host_url)
+    case = visible_case(case_slug)
+    language = requested_language(case)
+    forms = {kind: blank_form(case, kind, language, form_class=EmbedLetterForm) for kind in KINDS}
     response = make_response(
         render_template(
             "embed/form.html",
@@ -151,7 +136,7 @@ def partner_preview(slug, case_slug):
             forms=forms,
             embed=True,
             preview=True,
-            parent_origins=[f"{own.scheme}://{own.netloc}"],
+            parent_origins=[request.host_url.rstrip("/")],
         )
     )
     response.headers["Content-Security-Policy"] = CSP.replace(

@@ -9,7 +9,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from helpers import Inbox, Supporter, add_staff, sign_in
+from helpers import Inbox, Supporter, staff_client
 
 from app import create_app
 from config import TestConfig
@@ -126,19 +126,13 @@ def case_slug(cases):
 @pytest.fixture
 def moderator(app):
     """A signed-in moderator's client."""
-    add_staff(app, "mod@example.org", "moderator")
-    client = app.test_client()
-    assert sign_in(client, "mod@example.org").status_code == 303
-    return client
+    return staff_client(app, "moderator", "mod@example.org")
 
 
 @pytest.fixture
 def admin(app):
     """A signed-in admin's client."""
-    add_staff(app, "admin@example.org", "admin")
-    client = app.test_client()
-    assert sign_in(client, "admin@example.org").status_code == 303
-    return client
+    return staff_client(app, "admin", "admin@example.org")
 
 
 @pytest.fixture

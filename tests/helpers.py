@@ -102,3 +102,11 @@ def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
 def csrf_from(client, path):
     """The CSRF token a signed-in page gives its forms (htmx sends it as X-CSRFToken)."""
     return hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
+
+
+def staff_client(app, role, email):
+    """A test client signed in as a new staff member with this role."""
+    add_staff(app, email, role)
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 303
+    return client

@@ -7,7 +7,7 @@ which ones moderators may use is written here, so a route that forgets @admin_on
 import re
 
 import pytest
-from helpers import add_staff, hidden_value, sign_in
+from helpers import hidden_value
 
 from app import create_app
 from config import TestConfig
@@ -57,10 +57,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, cases, endpoint, method
 
 
 @pytest.mark.parametrize(("endpoint", "method", "path"), ROUTES)
-def test_moderators_reach_the_queue_and_nothing_else(app, cases, endpoint, method, path):
-    add_staff(app, "mod@example.org", "moderator")
-    client = app.test_client()
-    sign_in(client, "mod@example.org")
+def test_moderators_reach_the_queue_and_nothing_else(moderator, cases, endpoint, method, path):
+    client = moderator
     token = token_for(client)
     response = call(client, method, path, token)
     if MODERATOR_ENDPOINTS.match(endpoint):
@@ -70,10 +68,8 @@ def test_moderators_reach_the_queue_and_nothing_else(app, cases, endpoint, metho
 
 
 @pytest.mark.parametrize(("endpoint", "method", "path"), ROUTES)
-def test_admins_reach_every_staff_route(app, cases, endpoint, method, path):
-    add_staff(app, "admin@example.org", "admin")
-    client = app.test_client()
-    sign_in(client, "admin@example.org")
+def test_admins_reach_every_staff_route(admin, cases, endpoint, method, path):
+    client = admin
     token = token_for(client)
     response = call(client, method, path, token)
     assert response.status_code not in (401, 403), endpoint
@@ -84,8 +80,5 @@ def test_admins_reach_every_staff_route(app, cases, endpoint, method, path):
 
 
 @pytest.mark.parametrize(("endpoint", "method", "path"), [r for r in ROUTES if r[1] == "POST"])
-def test_staff_posts_without_csrf_token_are_refused(app, cases, endpoint, method, path):
-    add_staff(app, "admin@example.org", "admin")
-    client = app.test_client()
-    sign_in(client, "admin@example.org")
-    assert call(client, method, path).status_code == 400, endpoint
+def test_staff_posts_without_csrf_token_are_refused(admin, cases, endpoint, method, path):
+    assert call(admin, method, path).status_code == 400, endpoint

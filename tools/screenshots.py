@@ -1,10 +1,13 @@
-"""Screenshot every public page at a phone and a desktop width, to look at by hand.
+"""Screenshot every page at a phone and a desktop width, to look at by hand.
 
     python tools/screenshots.py http://127.0.0.1:8000 [out-folder]
 
-Needs Debian's chromium (/usr/bin/chromium) and the dev requirements.
+Staff pages too when STAFF_EMAIL and STAFF_PASSWORD name an admin account
+(`flask --app app create-admin`). Needs Debian's chromium (/usr/bin/chromium) and the
+dev requirements.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +25,29 @@ PAGES = {
     "privacy": "/privacy",
     "not-found": "/nowhere",
 }
+STAFF_PAGES = {
+    "admin-sign-in": "/admin/sign-in",
+    "admin-queue": "/admin/queue",
+    "admin-dashboard": "/admin/dashboard",
+    "admin-cases": "/admin/cases",
+    "admin-delivery": "/admin/delivery",
+    "admin-audit": "/admin/audit",
+    "admin-settings": "/admin/settings",
+    "admin-partners": "/admin/partners",
+}
+
+
+def staff_pages(page, base, out, width_name):
+    """Sign in as STAFF_EMAIL and take every staff page that exists."""
+    page.goto(base + STAFF_PAGES["admin-sign-in"])
+    page.screenshot(path=out / f"admin-sign-in-{width_name}.png", full_page=True)
+    page.fill("#email", os.environ["STAFF_EMAIL"])
+    page.fill("#password", os.environ["STAFF_PASSWORD"])
+    page.click("button[type=submit]")
+    for name, path in list(STAFF_PAGES.items())[1:]:
+        if page.goto(base + path).status == 200:
+            page.screenshot(path=out / f"{name}-{width_name}.png", full_page=True)
+    page.context.clear_cookies()
 
 
 def main(base, out):
@@ -50,6 +76,8 @@ def main(base, out):
             page.locator("#solidarity-thanks").screenshot(
                 path=out / f"thanks-panel-{width_name}.png"
             )
+            if os.environ.get("STAFF_EMAIL"):
+                staff_pages(page, base, out, width_name)
             page.close()
         browser.close()
     print(f"screenshots in {out}/")

@@ -302,12 +302,15 @@ def spend_form_token(token):
     expires_at = token.signed_at + timedelta(seconds=token_max_age() + 60)
     begin_write()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    # A row comes back only when it was written (not every driver reports an INSERT's
+    # rowcount).
     statement = (
         insert(UsedFormToken)
         .values(nonce=token.nonce, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["nonce"])
+        .returning(UsedFormToken.nonce)
     )
-    spent = db.session.execute(statement).rowcount == 1
+    spent = db.session.execute(statement).first() is not None
     if random.random() < PURGE_CHANCE:
         purge_spent_tokens()
     db.session.commit()

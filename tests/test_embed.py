@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import Supporter, hidden_value, rendered
+from helpers import Supporter, add_letters, hidden_value, rendered
 from itsdangerous import timed
 from sqlalchemy.exc import OperationalError
 
@@ -523,29 +523,6 @@ def test_the_scripts_check_origins_both_ways(app):
 # The partner's private stats page
 
 
-def letters_for(app, partner_id, case_slug, n, counted=0):
-    with app.app_context():
-        case_id = db.session.scalar(
-            sa.text("SELECT id FROM cases WHERE slug = :s"), {"s": case_slug}
-        )
-        for i in range(n):
-            db.session.add(
-                Letter(
-                    case_id=case_id,
-                    kind="appeal",
-                    body="b",
-                    name="n",
-                    email=f"{partner_id}-{i}@x.org",
-                    email_key=f"{partner_id}-{i}@x.org",
-                    country="GB",
-                    partner_id=partner_id,
-                    status="confirmed" if i < counted else "unconfirmed",
-                    counted=i < counted,
-                )
-            )
-        db.session.commit()
-
-
 def stats_link(app, slug="riverside"):
     with app.app_context():
         return "/partners/stats/" + partners.find_partner(slug).stats_token
@@ -553,10 +530,10 @@ def stats_link(app, slug="riverside"):
 
 def test_the_stats_link_shows_the_partners_own_figures_only(app, client, partner_id):
     union = add_partner(app, "union", "The Union", ["https://union.example"])
-    letters_for(app, partner_id, CASE, 3, counted=2)
-    letters_for(app, partner_id, "germain-rukuki", 1, counted=1)
-    letters_for(app, union, CASE, 7, counted=7)
-    letters_for(app, None, CASE, 11, counted=11)
+    add_letters(app, CASE, 3, partner_id, counted=2)
+    add_letters(app, "germain-rukuki", 1, partner_id, counted=1)
+    add_letters(app, CASE, 7, union, counted=7)
+    add_letters(app, CASE, 11, None, counted=11)
     response = client.get(stats_link(app))
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -585,7 +562,7 @@ def test_a_wrong_rotated_or_removed_stats_link_shows_nothing(app, client, partne
     assert client.get(old).status_code == 404
     new = stats_link(app)
     assert new != old and client.get(new).status_code == 200
-    letters_for(app, partner_id, CASE, 1)
+    add_letters(app, CASE, 1, partner_id)
     with app.app_context():
         partners.remove_partner(partners.find_partner("riverside"))
     missing = client.get(new)

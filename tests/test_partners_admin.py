@@ -6,11 +6,11 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from helpers import csrf_from
+from helpers import add_letters, csrf_from
 
 import partners
 from extensions import db
-from models import AuditEvent, Case, Letter, Partner
+from models import AuditEvent, Case, Partner
 
 CASE = "gustavo-gatica"
 
@@ -206,21 +206,7 @@ def test_rotating_the_stats_link_closes_the_old_one(app, admin, client, cases):
 def test_removing_a_partner_stops_its_frames_and_keeps_its_figures(app, admin, client, cases):
     partner_id = add(app)
     add(app, "mistake", "Added By Mistake")
-    with app.app_context():
-        case_id = db.session.scalar(sa.text("SELECT id FROM cases WHERE slug = :s"), {"s": CASE})
-        db.session.add(
-            Letter(
-                case_id=case_id,
-                kind="appeal",
-                body="b",
-                name="n",
-                email="a@x.org",
-                email_key="a@x.org",
-                country="GB",
-                partner_id=partner_id,
-            )
-        )
-        db.session.commit()
+    add_letters(app, CASE, 1, partner_id)
     assert post(admin, "/admin/partners/riverside/remove").status_code == 303
     assert post(admin, "/admin/partners/mistake/remove").status_code == 303
     assert client.get(f"/embed/riverside/{CASE}").status_code == 404
@@ -235,30 +221,10 @@ def test_removing_a_partner_stops_its_frames_and_keeps_its_figures(app, admin, c
 def test_admins_download_letters_per_partner_and_case(app, admin, cases):
     riverside = add(app)
     formula = add(app, "formula", "=HYPERLINK(1)")
-    with app.app_context():
-        ids = dict(db.session.execute(sa.text("SELECT slug, id FROM cases")).all())
-        rows = [
-            (riverside, CASE, True),
-            (riverside, CASE, False),
-            (riverside, "germain-rukuki", True),
-            (formula, CASE, False),
-            (None, CASE, True),
-        ]
-        for n, (partner_id, slug, counted) in enumerate(rows):
-            db.session.add(
-                Letter(
-                    case_id=ids[slug],
-                    kind="appeal",
-                    body="b",
-                    name="n",
-                    email=f"{n}@x.org",
-                    email_key=f"{n}@x.org",
-                    country="GB",
-                    partner_id=partner_id,
-                    counted=counted,
-                )
-            )
-        db.session.commit()
+    add_letters(app, CASE, 2, riverside, counted=1)
+    add_letters(app, "germain-rukuki", 1, riverside, counted=1)
+    add_letters(app, CASE, 1, formula)
+    add_letters(app, CASE, 1, None, counted=1)  # from the campaign's own site
     response = admin.get("/admin/partners/figures.csv")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]

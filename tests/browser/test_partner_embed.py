@@ -175,6 +175,15 @@ def wait_until_fitted(page, not_height=None):
     return outer
 
 
+def send_appeal(frame):
+    """Fill in the rest of the framed appeal form and send it."""
+    frame.locator("#appeal-name").fill("Ada Lovelace")
+    frame.locator("#appeal-email").fill("ada@example.org")
+    frame.locator("#appeal-country").select_option("GB")
+    frame.locator("#appeal-consent_privacy").check()
+    frame.locator("#appeal-form button[type=submit]").click()
+
+
 def stored(app):
     with app.app_context():
         rows = db.session.scalars(sa.select(Letter)).all()
@@ -217,11 +226,7 @@ def test_a_letter_sent_inside_the_frame_counts_for_the_partner(embed, partner_pa
     with_errors = wait_until_fitted(page, not_height=first)
     assert with_errors > first
 
-    frame.locator("#appeal-name").fill("Ada Lovelace")
-    frame.locator("#appeal-email").fill("ada@example.org")
-    frame.locator("#appeal-country").select_option("GB")
-    frame.locator("#appeal-consent_privacy").check()
-    frame.locator("#appeal-form button[type=submit]").click()
+    send_appeal(frame)
 
     heading = frame.locator("#appeal-thanks-heading")
     expect(heading).to_have_text("Thank you! Please check your inbox.")
@@ -292,11 +297,7 @@ def test_without_the_script_the_frame_works_at_its_fixed_height(embed, partner_p
     page = partner_page
     page.goto(embed.sites.partner.url)
     frame = the_frame(page)
-    frame.locator("#appeal-name").fill("Ada Lovelace")
-    frame.locator("#appeal-email").fill("ada@example.org")
-    frame.locator("#appeal-country").select_option("GB")
-    frame.locator("#appeal-consent_privacy").check()
-    frame.locator("#appeal-form button[type=submit]").click()
+    send_appeal(frame)
     expect(frame.locator("#appeal-thanks-heading")).to_be_focused()
     frame_height = page.locator("iframe[data-w4r-embed]").evaluate("frame => frame.clientHeight")
     assert frame_height == 900  # the snippet's height; the frame scrolls inside

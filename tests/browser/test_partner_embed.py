@@ -214,6 +214,13 @@ def test_a_letter_sent_inside_the_frame_counts_for_the_partner(embed, partner_pa
     expect(frame.locator("text=with Riverside School")).to_be_visible()
     first = wait_until_fitted(page)
     assert first > 900  # both forms are taller than the snippet's fallback height
+    unlabelled = frame_of(page).evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter(el => el.type !== 'hidden' && !el.closest('[aria-hidden=true]'))
+            .filter(el => !(el.labels && el.labels.length) && !el.textContent.trim())
+            .map(el => el.outerHTML)"""
+    )
+    assert unlabelled == []  # every control of the framed form has its label
 
     # A mistake: the problems are listed, take the focus and are announced; the frame grows.
     frame.locator("#appeal-email").fill("ada@")

@@ -84,9 +84,13 @@ def test_anything_but_an_origin_is_refused(typed):
 # The admin pages
 
 
-def test_admins_see_partners_in_the_navigation_and_moderators_cannot_enter(admin, moderator, cases):
-    page = admin.get("/admin/partners").get_data(as_text=True)
-    assert '<a href="/admin/partners" aria-current="page">Partners</a>' in page
+def test_admins_see_partners_in_the_navigation_and_moderators_cannot_enter(
+    app, admin, moderator, cases
+):
+    add(app)
+    for path in ("/admin/partners", "/admin/partners/riverside"):  # a partner's page too
+        page = admin.get(path).get_data(as_text=True)
+        assert '<a href="/admin/partners" aria-current="page">Partners</a>' in page
     assert moderator.get("/admin/partners").status_code == 403  # every route: test_permissions
 
 

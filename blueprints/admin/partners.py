@@ -32,7 +32,7 @@ def origins_field():
 
 @bp.get("/partners", endpoint="partners")
 @admin_only
-def partner_list(problem=None, status=200):
+def partners_list(problem=None, status=200):
     """Every partner with its figures, and the form to add one."""
     page = render_template(
         "admin/partners/index.html",
@@ -46,14 +46,14 @@ def partner_list(problem=None, status=200):
 
 @bp.post("/partners")
 @admin_only
-def partner_create():
+def partners_add():
     try:
         partner = partners.add_partner(
             request.form.get("slug", ""), request.form.get("name", ""), origins_field()
         )
     except partners.PartnerError as error:
-        return partner_list(problem=str(error), status=422)
-    return redirect(url_for("admin.partner", slug=partner.slug), 303)
+        return partners_list(problem=str(error), status=422)
+    return redirect(url_for("admin.partners_show", slug=partner.slug), 303)
 
 
 def snippet_choice(cases):
@@ -66,9 +66,9 @@ def snippet_choice(cases):
     return case, language
 
 
-@bp.get("/partners/<slug>", endpoint="partner")
+@bp.get("/partners/<slug>")
 @admin_only
-def partner_page(slug, problem=None, status=200):
+def partners_show(slug, problem=None, status=200):
     """One partner: its snippet with a live preview, its stats link, its details."""
     partner = partner_or_404(slug)
     cases = published_cases()  # a partner may embed any case the public can see
@@ -93,34 +93,34 @@ def partner_page(slug, problem=None, status=200):
 
 @bp.post("/partners/<slug>")
 @admin_only
-def partner_update(slug):
+def partners_update(slug):
     partner = partner_or_404(slug)
     try:
         partners.update_partner(partner, request.form.get("name", ""), origins_field())
     except partners.PartnerError as error:
         db.session.rollback()
-        return partner_page(slug, problem=str(error), status=422)
-    return redirect(url_for("admin.partner", slug=slug, saved=1), 303)
+        return partners_show(slug, problem=str(error), status=422)
+    return redirect(url_for("admin.partners_show", slug=slug, saved=1), 303)
 
 
 @bp.post("/partners/<slug>/rotate")
 @admin_only
-def partner_rotate(slug):
+def partners_rotate(slug):
     """A new stats link: the old one stops working at once."""
     partners.rotate_stats_link(partner_or_404(slug))
-    return redirect(url_for("admin.partner", slug=slug, rotated=1) + "#stats", 303)
+    return redirect(url_for("admin.partners_show", slug=slug, rotated=1) + "#stats", 303)
 
 
 @bp.post("/partners/<slug>/remove")
 @admin_only
-def partner_remove(slug):
+def partners_remove(slug):
     partners.remove_partner(partner_or_404(slug))
     return redirect(url_for("admin.partners", removed=slug), 303)
 
 
 @bp.get("/partners/<slug>/preview/<case_slug>")
 @admin_only
-def partner_preview(slug, case_slug):
+def partners_preview(slug, case_slug):
     """The framed form as the partner's visitors see it, for the admin page's preview:
     framed by this site only, and unable to send (its forms carry no token)."""
     partner = partner_or_404(slug)
@@ -147,7 +147,7 @@ def partner_preview(slug, case_slug):
 
 @bp.get("/partners/figures.csv")
 @admin_only
-def partner_figures():
+def partners_figures():
     """Letters per partner and case, for a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -4,7 +4,7 @@ import os
 from functools import lru_cache
 
 from babel import Locale
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -91,6 +91,8 @@ def select_locale():
     languages = current_app.config["LANGUAGES"]
     if len(languages) == 1:
         return parsed_locale(languages[0])
+    if g.get("language") in languages:  # a page in a chosen language: a partner's embed
+        return parsed_locale(g.language)
     return parsed_locale(request.accept_languages.best_match(languages) or languages[0])
 
 
@@ -117,9 +119,10 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def register_blueprints(app):
-    from blueprints import admin, api, auth, public
+    from blueprints import admin, api, auth, embed, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(embed.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(auth.bp, url_prefix="/admin")
     app.register_blueprint(admin.bp, url_prefix="/admin")

@@ -8,6 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 import audit
 import outbox
+import partners
 from demo_campaign import ADDRESS_TBC, CASES
 from extensions import begin_write, db
 from models import ROLES, Case, StaffUser
@@ -127,6 +128,80 @@ def staff_disable(email):
     click.echo(f"Disabled {user.email}.")
 
 
+@click.group("partners", cls=AppGroup)
+def partners_group():
+    """Partner organisations that embed letter forms on their own sites."""
+
+
+def partner_named(slug):
+    partner = partners.find_partner(slug)
+    if partner is None:
+        raise click.ClickException(f"No partner {slug}: see `flask --app app partners list`.")
+    return partner
+
+
+@partners_group.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organisation's name, shown in the form.")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="A site allowed to show the form: https://host[:port]. Repeat for several.",
+)
+def partners_add(slug, name, origins):
+    """Add a partner allowed to embed letter forms on the given origins."""
+    try:
+        partner = partners.add_partner(slug, name, origins)
+    except partners.PartnerError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Added {partner.slug} ({partner.name}), allowed on {' '.join(partner.origins)}.")
+    click.echo(f"Stats link: {partners.stats_url(partner)}")
+
+
+@partners_group.command("list")
+def partners_list():
+    """Every partner: slug, name, allowed origins and private stats link."""
+    for partner in partners.active_partners():
+        origins = " ".join(partner.origins)
+        click.echo(f"{partner.slug}\t{partner.name}\t{origins}\t{partners.stats_url(partner)}")
+
+
+@partners_group.command("remove")
+@click.argument("slug")
+def partners_remove(slug):
+    """Stop a partner's embeds and stats link; its letters keep counting."""
+    partner = partner_named(slug)
+    deleted = partners.remove_partner(partner)
+    kept = "" if deleted else " Its letters stay attributed to it in the figures."
+    click.echo(f"Removed {slug}: its embedded forms and stats link no longer work.{kept}")
+
+
+@partners_group.command("rotate")
+@click.argument("slug")
+def partners_rotate(slug):
+    """Give a partner a new stats link; the old one stops working."""
+    partner = partners.rotate_stats_link(partner_named(slug))
+    click.echo(f"New stats link: {partners.stats_url(partner)}")
+
+
+@partners_group.command("snippet")
+@click.argument("slug")
+@click.argument("case_slug")
+@click.option("--lang", default="en", show_default=True, help="The letter's language.")
+def partners_snippet(slug, case_slug, lang):
+    """Print the HTML a partner pastes into its page to show a case's letter form."""
+    partner = partner_named(slug)
+    case = db.session.scalar(sa.select(Case).where(Case.slug == case_slug, Case.status != "draft"))
+    if case is None:
+        raise click.ClickException(f"No published case {case_slug}.")
+    if lang not in (case.appeal_templates or {}):
+        languages = ", ".join(sorted(case.appeal_templates or {}))
+        raise click.ClickException(f"{case.name} has no letter in {lang!r}; it has: {languages}.")
+    click.echo(partners.snippet(partner, case, lang))
+
+
 def register(app):
     for command in (
         seed_command,
@@ -134,5 +209,6 @@ def register(app):
         outbox_group,
         create_admin_command,
         staff_group,
+        partners_group,
     ):
         app.cli.add_command(command)

@@ -68,6 +68,9 @@ class Config:
     QUEUE_PAGE_SIZE = env_int("QUEUE_PAGE_SIZE", 25)
 
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
+    # Partner embeds: how long a framed form's single-use token works (then the form is
+    # refreshed and the supporter presses Send again; nothing typed is lost).
+    EMBED_TOKEN_MINUTES = env_int("EMBED_TOKEN_MINUTES", 120)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
     DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures

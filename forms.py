@@ -208,7 +208,15 @@ class LetterForm(FlaskForm):
         ]
         self.body.max_length = limit
         if not self.started.data:
-            self.started.data = form_started_token()
+            self.started.data = self.start_token()
+
+    def start_token(self):
+        """What the `started` field carries: the time the form was shown, signed."""
+        return form_started_token()
+
+    def seconds_since_shown(self):
+        """Seconds since the form was shown, or None when that cannot be trusted."""
+        return seconds_since_started(self.started.data)
 
     def validate_country(self, field):
         if field.data not in country_names(str(get_locale())):
@@ -219,5 +227,23 @@ class LetterForm(FlaskForm):
         """A filled honeypot, or a form sent faster than a person could write it."""
         if self.website.data:
             return True
-        elapsed = seconds_since_started(self.started.data)
+        elapsed = self.seconds_since_shown()
         return elapsed is None or elapsed < current_app.config["MIN_FILL_SECONDS"]
+
+
+class EmbedLetterForm(LetterForm):
+    """The letter form inside a partner's frame, where no cookie arrives.
+
+    A signed, expiring, single-use form token (partners.py) stands in for the cookie-bound
+    CSRF token, and carries the time the form was first shown; the view reads it and sets
+    `shown_at`. Nothing here touches the session, so the framed page sets no cookie.
+    """
+
+    form_token = HiddenField()
+    shown_at = None  # epoch seconds, from the verified form token
+
+    def start_token(self):
+        return ""  # the form token carries the time instead
+
+    def seconds_since_shown(self):
+        return None if self.shown_at is None else time.time() - self.shown_at

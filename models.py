@@ -193,6 +193,23 @@ class Partner(db.Model):
         sa.String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A removed partner's embeds and stats link stop working; its letters keep their
+    # attribution, so the campaign's figures per partner do not change.
+    removed_at: Mapped[datetime | None]
+
+
+class UsedFormToken(db.Model):
+    """A partner embed's single-use form token that has been spent (replays are refused).
+
+    In the database, so every app server sees it; kept until the token would have
+    expired anyway, then purged.
+    """
+
+    __tablename__ = "used_form_tokens"
+    __table_args__ = (sa.Index("ix_used_form_tokens_expires_at", "expires_at"),)
+
+    nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    expires_at: Mapped[datetime]
 
 
 class StaffUser(UserMixin, db.Model):

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
@@ -30,6 +30,18 @@ from models import KINDS, Case, Letter
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
+
+# What a letter form says about a problem with the whole form (the embed shows them too).
+CASE_CLOSED = _l("This case is closed: thank you for caring.")
+NOT_SAVED = _l(
+    "We could not save your letter just now. Your text is still here: please try again in a moment."
+)
+FORM_EXPIRED = _l(
+    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
+)
+TOO_MANY = _l(
+    "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
+)
 
 
 def public_cache(response, seconds):
@@ -53,7 +65,7 @@ def visible_case(slug):
 
 def share_url(case):
     """The case page's public address, for share links (never the request's host)."""
-    return current_app.config["BASE_URL"] + url_for(".case", slug=case.slug)
+    return current_app.config["BASE_URL"] + url_for("public.case", slug=case.slug)
 
 
 def case_summary(slug):
@@ -98,11 +110,12 @@ def render_index():
     return render_template("public/index.html", cases=cases, counts=counts, total=total)
 
 
-def blank_form(case, kind, language, started=None):
-    data = {"language": language}
+def blank_form(case, kind, language, started=None, form_class=LetterForm, **data):
+    """A new form of `kind`, the appeal prefilled in `language`; `data` fills other fields."""
+    data = {"language": language, **data}
     if kind == "appeal":
         data["body"] = case.template_for(language)
-    form = LetterForm(kind, formdata=None, data=data)
+    form = form_class(kind, formdata=None, data=data)
     if started:
         form.started.data = started
     return form
@@ -157,24 +170,36 @@ def submit(slug, kind):
     check_kind(kind)
     case_id, status, _languages = case_summary(slug)
     form = LetterForm(kind)
-    if status == "closed":
-        closed = _("This case is closed: thank you for caring.")
-        return render_form(visible_case(slug), form, 409, closed)
-    if not form.validate():
-        return render_form(visible_case(slug), form, 422)
-    if not form.looks_automated:  # bots get the same answer, and nothing is stored
-        try:
-            letters.submit_letter(case_id, kind, form)
-        except SQLAlchemyError:
-            db.session.rollback()
-            log.exception("could not store a letter for case %s", slug)
-            problem = _(
-                "We could not save your letter just now. Your text is still here: please try again in a moment."
-            )
-            return render_form(visible_case(slug), form, 503, problem)
+    refused = form_refusal(status, form) or store_letter(slug, case_id, form)
+    if refused:
+        return render_form(visible_case(slug), form, *refused)
     if is_htmx():
         return thanks_response(visible_case(slug), kind)
     return redirect(url_for(".thanks", slug=slug, kind=kind), 303)
+
+
+def form_refusal(status, form):
+    """Why a submitted letter cannot be taken as it is, as (status code, problem), or None:
+    the case is closed, or a field needs fixing (each field says what)."""
+    if status == "closed":
+        return 409, CASE_CLOSED
+    if not form.validate():
+        return 422, None
+    return None
+
+
+def store_letter(slug, case_id, form, partner_id=None):
+    """Store a valid letter and its email, unless the form looks automated: bots get the
+    same answer and nothing is stored. (503, problem) when the database fails, else None."""
+    if form.looks_automated:
+        return None
+    try:
+        letters.submit_letter(case_id, form.kind, form, partner_id)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not store a letter for case %s", slug)
+        return 503, NOT_SAVED
+    return None
 
 
 def thanks_response(case, kind):
@@ -197,7 +222,11 @@ def thanks(slug, kind):
 def check_email(slug, kind):
     """Inline check when the email field loses focus: only that field's message."""
     check_kind(kind)
-    form = LetterForm(kind)
+    return email_check(LetterForm(kind))
+
+
+def email_check(form):
+    """The email field's message alone: empty, or what is wrong with the address."""
     errors = []
     if form.email.data and normalized_email(form.email.data) is None:
         errors = [INVALID_EMAIL]
@@ -217,14 +246,7 @@ def submit_problem(error):
     if case is None:
         return error_page(error)
     form = LetterForm(kind)
-    if isinstance(error, CSRFError):
-        problem = _(
-            "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
-        )
-    else:
-        problem = _(
-            "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
-        )
+    problem = FORM_EXPIRED if isinstance(error, CSRFError) else TOO_MANY
     return render_form(case, form, error.code, problem)  # Flask-Limiter adds Retry-After
 
 

@@ -110,3 +110,34 @@ def staff_client(app, role, email):
     client = app.test_client()
     assert sign_in(client, email).status_code == 303
     return client
+
+
+def add_letters(app, case_slug, n=1, partner_id=None, counted=0):
+    """n appeals to a case, straight into the database; the first `counted` confirmed and
+    counted. Each has its own address, so the once-per-address rule never refuses one."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from extensions import db
+    from models import Case, Letter
+
+    with app.app_context():
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        for i in range(n):
+            email = f"{uuid.uuid4().hex}@example.org"
+            db.session.add(
+                Letter(
+                    case_id=case_id,
+                    kind="appeal",
+                    body="A letter.",
+                    name="A writer",
+                    email=email,
+                    email_key=email,
+                    country="GB",
+                    partner_id=partner_id,
+                    status="confirmed" if i < counted else "unconfirmed",
+                    counted=i < counted,
+                )
+            )
+        db.session.commit()

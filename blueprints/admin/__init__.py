@@ -20,6 +20,7 @@ NAV = [
     ("admin.dashboard", _l("Dashboard"), True),
     ("admin.delivery", _l("Delivery"), True),
     ("admin.cases", _l("Cases"), True),
+    ("admin.partners", _l("Partners"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
 ]
@@ -84,6 +85,7 @@ from blueprints.admin import (  # noqa: E402,F401
     dashboard,
     delivery,
     home,
+    partners,
     queue,
     settings,
 )

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -110,12 +110,6 @@ def launch(playwright, user_data_dir, block_third_party_cookies):
         headless=True,
         viewport={"width": 390, "height": 844},
     )
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_playwright() as playwright:
-        yield playwright
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from fpdf import FPDF
 
 from extensions import db
 from forms import country_names
-from models import Case, Letter
+from models import Case, Letter, Partner
 
 logger = logging.getLogger(__name__)
 BATCH = 500  # rows fetched per round trip, and CSV rows per chunk sent
@@ -47,6 +47,7 @@ CSV_HEADER = [
     "country",
     "country_name",
     "language",
+    "partner",
     "letter",
 ]
 
@@ -79,8 +80,10 @@ def appeal_rows(case_id):
             Letter.city,
             Letter.country,
             Letter.language,
+            Partner.slug.label("partner"),  # where the letter was written: empty for our site
             Letter.body,
         )
+        .outerjoin(Partner, Partner.id == Letter.partner_id)
         .where(Letter.case_id == case_id, deliverable_appeals())
         .order_by(Letter.id)
     )
@@ -125,6 +128,7 @@ def appeals_csv(case_id):
         confirmed = row.confirmed_at.isoformat(" ", "seconds") if row.confirmed_at else ""
         country = names.get(row.country, row.country)
         cells = [row.id, confirmed, row.name, row.city, row.country, country, row.language]
+        cells.append(row.partner or "")
         writer.writerow([safe_cell(cell) for cell in [*cells, row.body]])
         if number % BATCH == 0:
             yield buffer.getvalue()

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 import delivery
 from extensions import db
-from models import Letter
+from models import Letter, Partner
 
 ARABIC = "الحرية لنسيمة السادة، نحن معك"
 ARABIC_WORDS = ["الحرية", "لنسيمة", "السادة", "نحن", "معك"]
@@ -134,8 +134,19 @@ def test_csv_row_holds_the_signer_and_letter_but_no_email(case_id):
         "TR",
         "Türkiye",
         "tr",
+        "",
         "Sayın Savcı,\r\nGustavo için adalet istiyorum.",
     ]
+
+
+def test_csv_names_the_partner_each_letter_came_through(case_id):
+    partner = Partner(slug="unison-leeds", name="Unison Leeds", origins=["https://u.example"])
+    db.session.add(partner)
+    db.session.commit()
+    ours = add_letter(case_id)
+    theirs = add_letter(case_id, partner_id=partner.id)
+    rows = {int(row[0]): row[7] for row in csv_rows(case_id)[1:]}
+    assert rows == {ours: "", theirs: "unison-leeds"}
 
 
 def test_csv_never_contains_an_email_address(case_id):
@@ -151,7 +162,7 @@ def test_csv_never_contains_an_email_address(case_id):
 def test_csv_cells_that_look_like_formulas_are_neutralised(case_id, payload):
     add_letter(case_id, name=payload, city=payload, body=payload)
     _header, row = csv_rows(case_id)
-    assert row[2] == row[3] == row[7] == "'" + payload
+    assert row[2] == row[3] == row[8] == "'" + payload
 
 
 def test_safe_cell_quotes_formula_starts_and_leaves_other_text_alone():
@@ -171,7 +182,7 @@ def test_csv_keeps_every_script_and_markup_as_plain_text(case_id):
     _header, row = csv_rows(case_id)
     assert row[2] == XSS
     assert row[3] == "Şanlıurfa"
-    assert row[7] == body
+    assert row[8] == body
 
 
 def test_csv_is_sent_in_chunks_that_add_up_to_the_whole(case_id, monkeypatch):
@@ -197,7 +208,7 @@ def test_csv_streams_as_a_flask_response(app, case_id):
     assert response.is_streamed
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[1][2] == "Ayşe"
-    assert rows[1][7] == "الحرية 🕊"
+    assert rows[1][8] == "الحرية 🕊"
 
 
 def test_a_download_stopped_halfway_gives_its_connection_back(case_id, monkeypatch):

@@ -33,9 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+
+from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+
 sys.path.insert(0, str(ROOT / "tests"))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "w4r_dashboard_bench"
 KEPT_SQLITE = Path(tempfile.gettempdir()) / "w4r-dashboard-bench"
 BODY = (
@@ -96,40 +98,14 @@ def log(message):
 
 
 def make_app(url, instance):
-    from app import create_app
-    from config import Config
-
-    settings = {
-        "SECRET_KEY": "bench-only",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "DASHBOARD_CACHE_SECONDS": 0,
-        "SESSION_COOKIE_SECURE": False,
-        "WTF_CSRF_SSL_STRICT": False,
-        "RATELIMIT_ENABLED": False,
-    }
-    return create_app(type("BenchConfig", (Config,), settings), instance_path=instance)
-
-
-def database_url(kind, folder, reuse):
-    """The database's URL: fresh and empty unless reused."""
-    if kind == "sqlite":
-        return f"sqlite:///{folder}/letters.db"
-    import psycopg
-
-    assert PG_DATABASE != "test"
-    if not reuse:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
-
-
-def drop_database(kind):
-    if kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    return bench_app(
+        url,
+        instance,
+        DASHBOARD_CACHE_SECONDS=0,
+        SESSION_COOKIE_SECURE=False,
+        WTF_CSRF_SSL_STRICT=False,
+        RATELIMIT_ENABLED=False,
+    )
 
 
 def load(app, rows):
@@ -296,7 +272,7 @@ def main():
     data = KEPT_SQLITE if args.keep or args.reuse else Path(folder)
     data.mkdir(exist_ok=True)
     try:
-        url = database_url(args.db, data, args.reuse)
+        url = database_url(args.db, data, PG_DATABASE, args.reuse)
         app = make_app(url, folder)
         load_note = "reused"
         if not args.reuse:
@@ -320,7 +296,7 @@ def main():
         if not args.keep:
             if data == KEPT_SQLITE:
                 shutil.rmtree(KEPT_SQLITE, ignore_errors=True)
-            drop_database(args.db)
+            drop_database(args.db, PG_DATABASE)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+
 PG_DATABASE = "w4r_delivery_bench"
 BIG_CASE, SMALL_CASE = "gustavo-gatica", "germain-rukuki"
 
@@ -93,36 +94,7 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def make_app(url, instance):
-    from app import create_app
-    from config import Config
-
-    settings = {"SECRET_KEY": "bench-only", "SQLALCHEMY_DATABASE_URI": url}
-    return create_app(type("BenchConfig", (Config,), settings), instance_path=instance)
-
-
 # The database ---------------------------------------------------------------------------
-
-
-def create_database(kind, folder):
-    """A fresh, empty database; returns its URL."""
-    if kind == "sqlite":
-        return f"sqlite:///{folder}/letters.db"
-    import psycopg
-
-    assert PG_DATABASE != "test"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
-
-
-def drop_database(kind):
-    if kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
 
 
 def load(url, folder, rows):
@@ -133,7 +105,7 @@ def load(url, folder, rows):
     from extensions import db
     from models import Case
 
-    app = make_app(url, folder)
+    app = bench_app(url, folder)
     with app.app_context():
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
         result = app.test_cli_runner().invoke(args=["seed"])
@@ -175,7 +147,7 @@ def child(args):
     import delivery
     from extensions import db
 
-    app = make_app(args.url, args.instance)
+    app = bench_app(args.url, args.instance)
     with app.app_context():
         db.session.execute(db.select(1))  # connect before the baseline
         db.session.commit()
@@ -233,7 +205,7 @@ def main():
 
     folder = tempfile.mkdtemp(prefix="w4r-delivery-bench-")
     try:
-        url = create_database(args.db, folder)
+        url = database_url(args.db, folder, PG_DATABASE)
         log(f"== {args.db}: loading {args.rows:,} + {args.rows // 10:,} appeals")
         started = time.perf_counter()
         cases = load(url, folder, args.rows)
@@ -274,7 +246,7 @@ def main():
         return 1 if failed else 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        drop_database(args.db)
+        drop_database(args.db, PG_DATABASE)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+
 PG_DATABASE = "w4r_queue_bench"
 PASSWORD = "bench password, not secret"  # noqa: S105 (a scratch database)
 MODERATORS = 20
@@ -97,38 +98,13 @@ def log(message):
 
 
 def make_app(url, instance):
-    from app import create_app
-    from config import Config
-
-    settings = {
-        "SECRET_KEY": "bench-only",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "RATELIMIT_ENABLED": False,  # twenty sign-ins from one address
-        "SESSION_COOKIE_SECURE": False,  # the test client speaks http
-        "WTF_CSRF_SSL_STRICT": False,
-    }
-    return create_app(type("BenchConfig", (Config,), settings), instance_path=instance)
-
-
-def create_database(kind, folder):
-    """A fresh, empty database; returns its URL."""
-    if kind == "sqlite":
-        return f"sqlite:///{folder}/letters.db"
-    import psycopg
-
-    assert PG_DATABASE != "test"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
-
-
-def drop_database(kind):
-    if kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    return bench_app(
+        url,
+        instance,
+        RATELIMIT_ENABLED=False,  # twenty sign-ins from one address
+        SESSION_COOKIE_SECURE=False,  # the test client speaks http
+        WTF_CSRF_SSL_STRICT=False,
+    )
 
 
 def load(app, rows):
@@ -300,7 +276,7 @@ def main():
 
     folder = tempfile.mkdtemp(prefix="w4r-queue-bench-")
     try:
-        url = create_database(args.db, folder)
+        url = database_url(args.db, folder, PG_DATABASE)
         app = make_app(url, folder)
         log(f"== {args.db}: loading {args.rows:,} letters")
         started = time.perf_counter()
@@ -362,7 +338,7 @@ def main():
         return 0 if worst < TARGET_P99_MS else 1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        drop_database(args.db)
+        drop_database(args.db, PG_DATABASE)
 
 
 if __name__ == "__main__":

@@ -245,37 +245,52 @@ def letter_date(moment, language):
 
 
 def appeal_batches(case_id, size):
-    """The case's deliverable appeals in id order, cut into files of `size` letters.
+    """The case's deliverable appeals cut into printable files: see batches()."""
+    return batches(sa.and_(Letter.case_id == case_id, deliverable_appeals()), size)
 
-    Returns [(after_id, last_id, letters)]: a batch holds the appeals with after_id < id <=
+
+def solidarity_batches(case_id, size):
+    """The case's approved solidarity messages cut into booklet volumes: see batches()."""
+    return batches(sa.and_(Letter.case_id == case_id, deliverable_solidarity()), size)
+
+
+def batches(where, size):
+    """The letters matching `where` in id order, cut into files of `size` letters.
+
+    Returns [(after_id, last_id, letters)]: a batch holds the letters with after_id < id <=
     last_id, so batches never overlap and a new letter (a higher id) never moves an
-    earlier batch. One pass over the case's appeals, numbered by a window function.
+    earlier batch. One pass over the letters, numbered by a window function.
     """
     numbered = (
         sa.select(Letter.id, (sa.func.row_number().over(order_by=Letter.id) - 1).label("n"))
-        .where(Letter.case_id == case_id, deliverable_appeals())
+        .where(where)
         .subquery()
     )
     batch = numbered.c.n // size
     rows = db.session.execute(
         sa.select(sa.func.max(numbered.c.id), sa.func.count()).group_by(batch).order_by(batch)
     ).all()
-    batches, after_id = [], 0
+    found, after_id = [], 0
     for last_id, letters in rows:
-        batches.append((after_id, last_id, letters))
+        found.append((after_id, last_id, letters))
         after_id = last_id
-    return batches
+    return found
 
 
 def appeals_in_range(case_id, after_id, last_id):
     """How many deliverable appeals a batch's id range holds now."""
+    return in_range(sa.and_(Letter.case_id == case_id, deliverable_appeals()), after_id, last_id)
+
+
+def solidarity_in_range(case_id, after_id, last_id):
+    """How many approved solidarity messages a volume's id range holds now."""
+    where = sa.and_(Letter.case_id == case_id, deliverable_solidarity())
+    return in_range(where, after_id, last_id)
+
+
+def in_range(where, after_id, last_id):
     return db.session.scalar(
-        sa.select(sa.func.count()).where(
-            Letter.case_id == case_id,
-            deliverable_appeals(),
-            Letter.id > after_id,
-            Letter.id <= last_id,
-        )
+        sa.select(sa.func.count()).where(where, Letter.id > after_id, Letter.id <= last_id)
     )
 
 
@@ -317,13 +332,18 @@ def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
     return bytes(pdf.output())
 
 
-def solidarity_pdf(case_id):
+def solidarity_pdf(case_id, after_id=0, last_id=None):
     """The approved solidarity messages as a booklet for the person or group: a cover, then
     the messages one after another, each signed with the name and country the writer gave
     (never the email). A message that fits on a page is not split across two.
+
+    About 400 messages a second: a popular case's booklet comes in volumes (see
+    solidarity_batches), from after_id (excluded) to last_id (included).
     """
     case_name = db.session.scalar(sa.select(Case.name).where(Case.id == case_id))
-    where = sa.and_(Letter.case_id == case_id, deliverable_solidarity())
+    where = sa.and_(Letter.case_id == case_id, deliverable_solidarity(), Letter.id > after_id)
+    if last_id is not None:
+        where = sa.and_(where, Letter.id <= last_id)
     messages, countries = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(Letter.country))).where(where)
     ).one()

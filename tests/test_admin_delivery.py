@@ -56,7 +56,7 @@ def test_overview_shows_per_case_what_is_ready(app, admin, cases, gustavo):
     assert "1 message approved. 2 more wait for a moderator." in section
     assert f'href="/admin/delivery/{gustavo}/appeals.csv"' in section
     assert f'href="/admin/delivery/{gustavo}"' in section
-    assert f'href="/admin/delivery/{gustavo}/solidarity.pdf"' in section
+    assert f'href="/admin/delivery/{gustavo}#booklet-title"' in section  # its volumes
     quiet = html.split('data-case="germain-rukuki"')[1].split("</li>")[0]
     assert "0 appeals ready." in quiet and "0 messages approved." in quiet
     assert "href=" not in quiet  # nothing to download
@@ -178,9 +178,22 @@ def test_pdf_range_with_far_more_than_a_batch_is_refused(app, admin, gustavo):
     assert audit_events(app, "delivery.pdf") == []
 
 
+def volumes_on_page(admin, case_id):
+    """(after, last, cells) of each booklet volume the case's delivery page lists."""
+    html = admin.get(f"/admin/delivery/{case_id}").get_data(as_text=True)
+    table = html[html.index('id="volume-table"') :]
+    return [
+        (int(attrs["data-after"]), int(attrs["data-last"]), cells)
+        for attrs, cells in Page(table).rows
+        if "data-after" in attrs
+    ]
+
+
 def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gustavo):
     with app.app_context():
-        add_letter(gustavo, kind="solidarity", moderation="approved", body="Stay strong.")
+        approved = add_letter(
+            gustavo, kind="solidarity", moderation="approved", body="Stay strong."
+        )
         add_letter(gustavo, kind="solidarity", body="Still pending.")
         add_letter(gustavo, kind="solidarity", moderation="rejected", body="Rejected one.")
         add_letter(
@@ -188,16 +201,46 @@ def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gust
         )
         add_letter(gustavo, moderation="approved", body="An appeal.")
         add_letter(cases["germain-rukuki"], kind="solidarity", moderation="approved", body="Other.")
-    response = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf")
+    [(after, last, cells)] = volumes_on_page(admin, gustavo)
+    assert (after, last, cells) == (0, approved, ["Booklet 1 (PDF)", f"1 to {approved}", "1"])
+    response = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after=0&last={last}")
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="gustavo-gatica-solidarity.pdf"'
+        f'attachment; filename="gustavo-gatica-solidarity-1-{last}.pdf"'
     )
     assert response.headers["Cache-Control"] == "no-store"
     text = "\n".join(pdf_pages(response))
     assert "Stay strong." in text and "1 message from 1 country" in text
     for absent in ("Still pending.", "Rejected one.", "Nope.", "An appeal.", "Other.", "@"):
         assert absent not in text
-    assert audit_events(app, "delivery.booklet") == [("admin@example.org", "cases", gustavo, {})]
+    assert audit_events(app, "delivery.booklet") == [
+        ("admin@example.org", "cases", gustavo, {"after_id": 0, "last_id": last, "letters": 1})
+    ]
+
+
+def test_a_big_booklet_comes_in_volumes_each_made_within_a_request(app, admin, gustavo):
+    """About 400 messages a second: a popular case's booklet would outlast the timeout."""
+    app.config["DELIVERY_BOOKLET_BATCH"] = 2
+    with app.app_context():
+        ids = [
+            add_letter(gustavo, kind="solidarity", moderation="approved", body=f"Message {n}.")
+            for n in range(3)
+        ]
+    volumes = volumes_on_page(admin, gustavo)
+    assert [(after, last) for after, last, _cells in volumes] == [(0, ids[1]), (ids[1], ids[2])]
+    texts = [
+        "\n".join(
+            pdf_pages(admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after={a}&last={b}"))
+        )
+        for a, b, _cells in volumes
+    ]
+    assert ["Message 0." in texts[0], "Message 1." in texts[0], "Message 2." in texts[1]] == [
+        True
+    ] * 3
+    assert "Message 2." not in texts[0] and "Message 0." not in texts[1]
+    app.config["DELIVERY_BOOKLET_BATCH"] = 1  # three messages in one range: too many
+    refused = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after=0&last={ids[2]}")
+    assert refused.status_code == 400
+    assert admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf").status_code == 400
 
 
 def test_file_names_are_safe_whatever_the_slug(app, admin, gustavo):
@@ -211,7 +254,12 @@ def test_file_names_are_safe_whatever_the_slug(app, admin, gustavo):
 
 
 def test_unknown_case_is_not_found(admin, cases):
-    for path in ("", "/appeals.csv", "/appeals.pdf?after=0&last=2", "/solidarity.pdf"):
+    for path in (
+        "",
+        "/appeals.csv",
+        "/appeals.pdf?after=0&last=2",
+        "/solidarity.pdf?after=0&last=2",
+    ):
         assert admin.get(f"/admin/delivery/999{path}").status_code == 404
 
 
@@ -220,7 +268,7 @@ ROUTES = [
     "/admin/delivery/{case}",
     "/admin/delivery/{case}/appeals.csv",
     "/admin/delivery/{case}/appeals.pdf?after=0&last=5",
-    "/admin/delivery/{case}/solidarity.pdf",
+    "/admin/delivery/{case}/solidarity.pdf?after=0&last=5",
 ]
 
 

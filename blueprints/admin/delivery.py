@@ -48,11 +48,30 @@ def overview():
 def case_files(case_id):
     case = db.get_or_404(Case, case_id)
     size = current_app.config["DELIVERY_PDF_BATCH"]
-    batches = delivery.appeal_batches(case_id, size)
-    counts = dashboard.letters_by_case().get(case_id, {})
+    volume_size = current_app.config["DELIVERY_BOOKLET_BATCH"]
     return render_template(
-        "admin/delivery_case.html", case=case, batches=batches, size=size, counts=counts
+        "admin/delivery_case.html",
+        case=case,
+        batches=delivery.appeal_batches(case_id, size),
+        size=size,
+        volumes=delivery.solidarity_batches(case_id, volume_size),
+        volume_size=volume_size,
+        counts=dashboard.letters_by_case().get(case_id, {}),
     )
+
+
+def id_range(count_in_range, case_id, size):
+    """The ?after=&last= of one file, refused when it holds more than a file and a half
+    (a file grows a little when older letters are confirmed late): it must be made
+    within one request rather than left to time out."""
+    after = request.args.get("after", type=int)
+    last = request.args.get("last", type=int)
+    if after is None or last is None or not 0 <= after < last:
+        abort(400)
+    letters = count_in_range(case_id, after, last)
+    if letters > size * 3 // 2:
+        abort(400)
+    return after, last, letters
 
 
 @bp.get("/delivery/<int:case_id>/appeals.csv", endpoint="delivery_csv")
@@ -69,21 +88,11 @@ def appeals_csv(case_id):
 @bp.get("/delivery/<int:case_id>/appeals.pdf", endpoint="delivery_pdf")
 @admin_only
 def appeals_pdf(case_id):
-    """One batch of the delivery page: the appeals with after < id <= last.
-
-    A batch must fit in one request (about 170 pages a second), so a range holding more
-    than a batch and a half (a batch grows a little when older letters are confirmed late)
-    is refused rather than left to time out.
-    """
+    """One batch of the delivery page: the appeals with after < id <= last (about 170
+    pages a second)."""
     case = db.get_or_404(Case, case_id)
-    after = request.args.get("after", type=int)
-    last = request.args.get("last", type=int)
-    if after is None or last is None or not 0 <= after < last:
-        abort(400)
     size = current_app.config["DELIVERY_PDF_BATCH"]
-    letters = delivery.appeals_in_range(case_id, after, last)
-    if letters > size * 3 // 2:
-        abort(400)
+    after, last, letters = id_range(delivery.appeals_in_range, case_id, size)
     name = file_name(case, f"appeals-{after + 1}-{last}.pdf")
     data = delivery.appeals_pdf(case_id, after_id=after, last_id=last)
     audited("delivery.pdf", case, after_id=after, last_id=last, letters=letters)
@@ -93,8 +102,12 @@ def appeals_pdf(case_id):
 @bp.get("/delivery/<int:case_id>/solidarity.pdf", endpoint="delivery_booklet")
 @admin_only
 def solidarity_booklet(case_id):
+    """One volume of the booklet: the approved messages with after < id <= last (about
+    400 messages a second)."""
     case = db.get_or_404(Case, case_id)
-    name = file_name(case, "solidarity.pdf")
-    data = delivery.solidarity_pdf(case_id)
-    audited("delivery.booklet", case)
+    size = current_app.config["DELIVERY_BOOKLET_BATCH"]
+    after, last, letters = id_range(delivery.solidarity_in_range, case_id, size)
+    name = file_name(case, f"solidarity-{after + 1}-{last}.pdf")
+    data = delivery.solidarity_pdf(case_id, after_id=after, last_id=last)
+    audited("delivery.booklet", case, after_id=after, last_id=last, letters=letters)
     return download(data, "application/pdf", name)

@@ -98,27 +98,6 @@ def csrf_token(client):
     return csrf_from(client, QUEUE + "?state=approved")
 
 
-# The catalogue the migration seeds (the tests empty every table between tests).
-REASONS = [
-    "Abuse, insults or threats",
-    "Personal data that could endanger the person (address, phone, email, links)",
-    "Hate or discrimination",
-    "Spam or advertising",
-    "Could put the person at risk (politically sensitive details)",
-    "Not a message for this person or case",
-    "Unreadable or empty",
-]
-
-
-@pytest.fixture(autouse=True)
-def catalogue(app):
-    with app.app_context():
-        if not db.session.scalar(sa.select(sa.func.count()).select_from(RejectReason)):
-            for order, text in enumerate(REASONS):
-                db.session.add(RejectReason(text=text, sort_order=order))
-            db.session.commit()
-
-
 @pytest.fixture
 def gustavo(cases):
     return cases["gustavo-gatica"]

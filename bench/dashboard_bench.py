@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402 (bench/ is on the path)
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -97,29 +97,15 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def make_app(url, instance):
-    return bench_app(
-        url,
-        instance,
-        DASHBOARD_CACHE_SECONDS=0,
-        SESSION_COOKIE_SECURE=False,
-        WTF_CSRF_SSL_STRICT=False,
-        RATELIMIT_ENABLED=False,
-    )
-
-
 def load(app, rows):
     """Schema from the migrations, the demo campaign, partners, letters and emails."""
-    import flask_migrate
     import sqlalchemy as sa
 
     from extensions import db
     from models import Case, Partner
 
     with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-        result = app.test_cli_runner().invoke(args=["seed"])
-        assert result.exit_code == 0, result.output
+        migrate_and_seed(app)
         for n in range(5):
             db.session.add(Partner(slug=f"partner-{n}", name=f"Partner group {n}"))
         db.session.commit()
@@ -273,7 +259,7 @@ def main():
     data.mkdir(exist_ok=True)
     try:
         url = database_url(args.db, data, PG_DATABASE, args.reuse)
-        app = make_app(url, folder)
+        app = bench_app(url, folder, DASHBOARD_CACHE_SECONDS=0)
         load_note = "reused"
         if not args.reuse:
             log(f"== {args.db}: loading {args.rows:,} letters and their emails")

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402 (bench/ is on the path)
 
 PG_DATABASE = "w4r_delivery_bench"
 BIG_CASE, SMALL_CASE = "gustavo-gatica", "germain-rukuki"
@@ -99,7 +99,6 @@ def peak_mb():
 
 def load(url, folder, rows):
     """Schema from the migrations, the demo campaign, then the letters in bulk SQL."""
-    import flask_migrate
     import sqlalchemy as sa
 
     from extensions import db
@@ -107,9 +106,7 @@ def load(url, folder, rows):
 
     app = bench_app(url, folder)
     with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-        result = app.test_cli_runner().invoke(args=["seed"])
-        assert result.exit_code == 0, result.output
+        migrate_and_seed(app)
         cases = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
         db.session.commit()
         dialect = db.engine.dialect.name

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from scratch import bench_app, database_url, drop_database  # noqa: E402 (bench/ is on the path)
+from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402 (bench/ is on the path)
 
 PG_DATABASE = "w4r_queue_bench"
 PASSWORD = "bench password, not secret"  # noqa: S105 (a scratch database)
@@ -97,28 +97,15 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def make_app(url, instance):
-    return bench_app(
-        url,
-        instance,
-        RATELIMIT_ENABLED=False,  # twenty sign-ins from one address
-        SESSION_COOKIE_SECURE=False,  # the test client speaks http
-        WTF_CSRF_SSL_STRICT=False,
-    )
-
-
 def load(app, rows):
     """Schema from the migrations, the demo campaign, the moderators, then the letters."""
-    import flask_migrate
     import sqlalchemy as sa
 
     from extensions import db
     from models import Case, Letter, StaffUser
 
     with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-        result = app.test_cli_runner().invoke(args=["seed"])
-        assert result.exit_code == 0, result.output
+        migrate_and_seed(app)
         case_ids = db.session.scalars(sa.select(Case.id).order_by(Case.sort_order)).all()
         for n in range(MODERATORS):
             user = StaffUser(email=f"mod{n}@example.org", role="moderator")
@@ -277,13 +264,13 @@ def main():
     folder = tempfile.mkdtemp(prefix="w4r-queue-bench-")
     try:
         url = database_url(args.db, folder, PG_DATABASE)
-        app = make_app(url, folder)
+        app = bench_app(url, folder)
         log(f"== {args.db}: loading {args.rows:,} letters")
         started = time.perf_counter()
         case_ids, counts = load(app, args.rows)
         load_seconds = time.perf_counter() - started
         log(f"   loaded in {load_seconds:.1f} s: {dict(counts)}")
-        app = make_app(url, folder)  # a fresh pool, as a server process starts
+        app = bench_app(url, folder)  # a fresh pool, as a server process starts
         clients = [sign_in(app, f"mod{n}@example.org") for n in range(MODERATORS)]
         gc.freeze()  # as gunicorn.conf.py does once a worker has loaded the app
         lines = [

@@ -28,9 +28,28 @@ def drop_database(kind, pg_database):
 
 
 def bench_app(url, instance, **settings):
-    """The real app on that database, with a throwaway secret."""
+    """The real app on that database, with a throwaway secret, driven over http by the
+    test client (no secure cookies, no rate limit on the many sign-ins from one address)."""
     from app import create_app
     from config import Config
 
-    settings = {"SECRET_KEY": "bench-only", "SQLALCHEMY_DATABASE_URI": url, **settings}
+    settings = {
+        "SECRET_KEY": "bench-only",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SESSION_COOKIE_SECURE": False,
+        "WTF_CSRF_SSL_STRICT": False,
+        "RATELIMIT_ENABLED": False,
+        **settings,
+    }
     return create_app(type("BenchConfig", (Config,), settings), instance_path=instance)
+
+
+def migrate_and_seed(app):
+    """The schema from the real migrations, and the demo campaign (call in an app context)."""
+    from pathlib import Path
+
+    import flask_migrate
+
+    flask_migrate.upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0, result.output

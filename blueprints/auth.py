@@ -97,5 +97,6 @@ def sign_out():
 
 @bp.after_request
 def no_store(response):
+    """Staff pages carry names and messages: no cache keeps them."""
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,6 +11,8 @@ from flask import Blueprint, abort, current_app, redirect, request, session, url
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
+from blueprints.auth import no_store
+
 bp = Blueprint("admin", __name__)
 
 # The staff navigation: (endpoint, label, admins only). Sections appear once their
@@ -72,10 +74,7 @@ def admin_only(view):
     return wrapper
 
 
-@bp.after_request
-def no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(no_store)  # staff pages, like the sign-in page, are never stored
 
 
 # The routes register themselves on bp.

@@ -70,8 +70,9 @@ COUNTED = (
 REPEATED_AFTER = 5
 
 
-def submit_letter(case_id, kind, form, partner_id=None):
-    """Store a validated letter and its email in one short transaction.
+def submit_letter(case_id, letter, partner_id=None):
+    """Store a letter (as forms.read_letter found it valid) and its email in one short
+    transaction.
 
     A first letter from an address to this case gets a confirmation link. A repeat
     (the address already has a counted letter of this kind for this case) is kept
@@ -83,21 +84,22 @@ def submit_letter(case_id, kind, form, partner_id=None):
     (bench/http_bench.py). PostgreSQL writes both in one statement, on a connection of
     the process's own, in one round trip; SQLite in one BEGIN IMMEDIATE transaction.
     """
+    kind = letter["kind"]
     values = {
         "case_id": case_id,
         "kind": kind,
-        "body": form.body.data,
-        "name": form.name.data,
-        "email": form.email.data,
-        "email_key": form.email.data.lower(),
-        "country": form.country.data,
-        "city": form.city.data or "",
-        "language": form.language.data or "en",
+        "body": letter["body"],
+        "name": letter["name"],
+        "email": letter["email"],
+        "email_key": letter["email"].lower(),
+        "country": letter["country"],
+        "city": letter["city"],
+        "language": letter["language"],
         "consent_privacy": True,
-        "consent_contact": bool(form.consent_contact.data),
+        "consent_contact": letter["consent_contact"],
         "now": utcnow(),
         "partner_id": partner_id,
-        **automatic_flags(kind, form.body.data, form.language.data or "en"),
+        **automatic_flags(kind, letter["body"], letter["language"]),
     }
     if db.engine.dialect.name == "postgresql":
         return insert_on_postgresql(values)

@@ -397,6 +397,7 @@ class CpuMeter:
         other = used["busy"] - server - used["wrk"]
         return {
             "server_cpu_ms_per_request": round(server / max(requests, 1) * 1000, 2),
+            "postgres_cpu_ms_per_request": round(used["postgres"] / max(requests, 1) * 1000, 2),
             "other_load_pct": round(max(other, 0) / used["total"] * 100, 1),
         }
 
@@ -467,7 +468,8 @@ def log_result(tag, result):
     stored = f", {result['letters_stored']} letters stored" if "letters_stored" in result else ""
     log(
         f"  {tag}: {result['requests_per_s']:.1f} req/s, p99 {result['p99_ms']} ms, "
-        f"server {result['server_cpu_ms_per_request']} CPU ms/request, "
+        f"server {result['server_cpu_ms_per_request']} CPU ms/request "
+        f"({result['postgres_cpu_ms_per_request']} of it PostgreSQL's), "
         f"other load {result['other_load_pct']} %{stored}"
     )
 

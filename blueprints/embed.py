@@ -8,6 +8,7 @@ by its partner's own origins and nowhere else.
 """
 
 import logging
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -37,13 +38,13 @@ from blueprints.public import (
     check_kind,
     email_check,
     find_visible_case,
-    form_refusal,
+    letter_refusal,
     share_url,
     store_letter,
     visible_case,
 )
 from extensions import csrf, db, limiter
-from forms import EmbedLetterForm
+from forms import EmbedLetterForm, read_letter
 from fragments import fragment_or_page, is_htmx
 from models import KINDS
 
@@ -202,8 +203,9 @@ def submit(partner_slug, slug, kind):
     refused = token_refusal(token, problem, case_id, partner.id, kind)
     if refused:
         return refuse(*refused)
-    form.shown_at = token.shown_at
-    refused = form_refusal(status, form)
+    letter, errors = read_letter(request.form, kind)
+    form.with_errors(errors)
+    refused = letter_refusal(status, errors)
     if refused:  # nothing was spent: the form keeps its token
         return refuse(*refused, keep_token=True)
     try:
@@ -214,7 +216,8 @@ def submit(partner_slug, slug, kind):
         return refuse(503, NOT_SAVED, keep_token=True)
     if not spent:
         return refuse(409, ALREADY_SENT)
-    refused = store_letter(slug, case_id, form, partner_id=token.partner_id)
+    seconds_shown = time.time() - token.shown_at
+    refused = store_letter(slug, case_id, letter, seconds_shown, partner_id=token.partner_id)
     if refused:
         return refuse(*refused)
     if is_htmx():

@@ -24,7 +24,14 @@ from werkzeug.exceptions import TooManyRequests
 import letters
 import page_cache
 from extensions import db, limiter
-from forms import INVALID_EMAIL, LetterForm, normalized_email
+from forms import (
+    INVALID_EMAIL,
+    LetterForm,
+    looks_automated,
+    normalized_email,
+    read_letter,
+    seconds_since_started,
+)
 from fragments import fragment_or_page, is_htmx
 from models import KINDS, Case, Letter
 
@@ -169,32 +176,34 @@ def render_form(case, form, status, problem=None):
 def submit(slug, kind):
     check_kind(kind)
     case_id, status, _languages = case_summary(slug)
-    form = LetterForm(kind)
-    refused = form_refusal(status, form) or store_letter(slug, case_id, form)
+    letter, errors = read_letter(request.form, kind)
+    refused = letter_refusal(status, errors) or store_letter(
+        slug, case_id, letter, seconds_since_started(letter["started"])
+    )
     if refused:
-        return render_form(visible_case(slug), form, *refused)
+        return render_form(visible_case(slug), LetterForm(kind).with_errors(errors), *refused)
     if is_htmx():
         return thanks_response(visible_case(slug), kind)
     return redirect(url_for(".thanks", slug=slug, kind=kind), 303)
 
 
-def form_refusal(status, form):
+def letter_refusal(status, errors):
     """Why a submitted letter cannot be taken as it is, as (status code, problem), or None:
     the case is closed, or a field needs fixing (each field says what)."""
     if status == "closed":
         return 409, CASE_CLOSED
-    if not form.validate():
+    if errors:
         return 422, None
     return None
 
 
-def store_letter(slug, case_id, form, partner_id=None):
+def store_letter(slug, case_id, letter, seconds_shown, partner_id=None):
     """Store a valid letter and its email, unless the form looks automated: bots get the
     same answer and nothing is stored. (503, problem) when the database fails, else None."""
-    if form.looks_automated:
+    if looks_automated(letter, seconds_shown):
         return None
     try:
-        letters.submit_letter(case_id, form.kind, form, partner_id)
+        letters.submit_letter(case_id, letter, partner_id)
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a letter for case %s", slug)

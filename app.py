@@ -1,5 +1,6 @@
 """Application factory: wiring only. gunicorn serves `app:app`."""
 
+import hashlib
 import os
 from functools import lru_cache
 
@@ -105,6 +106,8 @@ def parsed_locale(name):
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, with its serializer built once rather than twice a
     request, and one that skips work a session of a token or two never needs."""
+
+    digest_method = staticmethod(hashlib.sha1)  # Flask's default, hashlib's constructor
 
     def get_signing_serializer(self, app):
         if "session_signer" not in app.extensions:

@@ -84,6 +84,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_CHECK_DEFAULT = False  # app.py checks every state-changing request itself
     WTF_CSRF_SSL_STRICT = env_bool("WTF_CSRF_SSL_STRICT", True)
     WTF_I18N_ENABLED = False  # every message is our own, translated with Flask-Babel
     BABEL_DEFAULT_LOCALE = "en"

@@ -15,7 +15,6 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
@@ -106,7 +105,7 @@ def check_kind(kind):
 
 @bp.get("/")
 def index():
-    page = page_cache.cached(("home", str(get_locale())), render_index)
+    page = page_cache.cached(("home", page_cache.visitor_locale()), render_index)
     return public_cache(make_response(page), 30)
 
 
@@ -134,7 +133,7 @@ def case(slug):
     _case_id, _status, languages = case_summary(slug)
     wanted = request.args.get("lang", "")
     language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
-    key = ("case", slug, language, str(get_locale()))
+    key = ("case", slug, language, page_cache.visitor_locale())
     parts = page_cache.cached(key, lambda: page_cache.split_at_slots(render_case(slug, language)))
     return page_cache.for_this_visitor(parts)
 

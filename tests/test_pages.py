@@ -2,6 +2,7 @@
 
 import time
 
+import flask
 import pytest
 from helpers import Supporter, hidden_value
 
@@ -125,6 +126,34 @@ def test_security_headers_on_every_page(client, cases, path):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_a_page_that_sets_a_cookie_is_never_publicly_cached(make_app):
+    """Headers are added to the final response, so a public page that also sets a cookie,
+    the session's included, is made private: a shared cache would hand it to others. A
+    stricter policy a page sets stays."""
+    app = make_app()
+
+    @app.get("/test-cookie-page")
+    def cookie_page():
+        response = flask.make_response("hello")
+        response.cache_control.public = True
+        response.cache_control.max_age = 30
+        flask.session["visitor"] = "one"
+        return response
+
+    @app.get("/test-no-store")
+    def no_store_page():
+        response = flask.make_response("hello")
+        response.headers["Cache-Control"] = "no-store"
+        response.set_cookie("visitor", "one")
+        return response
+
+    client = app.test_client()
+    public_page = client.get("/test-cookie-page")
+    assert public_page.headers.getlist("Cache-Control") == ["private, no-cache"]
+    assert public_page.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/test-no-store").headers.getlist("Cache-Control") == ["no-store"]
 
 
 def test_pages_have_no_inline_script_or_style(client, case_slug):

@@ -80,11 +80,13 @@ def csrf_token():
     Building the serializer was half the cost of a cached page view, and every visitor to
     a case page needs a token.
     """
-    if "csrf_token" not in g:
-        if "csrf_token" not in session:
-            session["csrf_token"] = secrets.token_hex(20)  # as random as Flask-WTF's
-        g.csrf_token = csrf_serializer(current_app.secret_key).dumps(session["csrf_token"])
-    return g.csrf_token
+    token = g.get("csrf_token")
+    if token is None:
+        raw = session.get("csrf_token")
+        if raw is None:
+            raw = session["csrf_token"] = secrets.token_hex(20)  # as random as Flask-WTF's
+        token = g.csrf_token = csrf_serializer(current_app.secret_key).dumps(raw)
+    return token
 
 
 @lru_cache(maxsize=4)

@@ -43,7 +43,7 @@ from blueprints.public import (
     store_letter,
     visible_case,
 )
-from extensions import csrf, db, limiter
+from extensions import csrf, db, rate_limit
 from forms import EmbedLetterForm, read_letter
 from fragments import fragment_or_page, is_htmx
 from models import KINDS
@@ -182,7 +182,7 @@ def token_refusal(token, problem, case_id, partner_id, kind):
 
 @bp.post("/embed/<partner_slug>/<slug>/letters/<kind>")
 @csrf.exempt  # no cookie arrives in a third-party frame: the form token and Origin instead
-@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
+@rate_limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(partner_slug, slug, kind):
     """Take a letter from the framed form; the partner comes from the signed token."""
     check_kind(kind)

@@ -22,7 +22,7 @@ from werkzeug.exceptions import TooManyRequests
 
 import letters
 import page_cache
-from extensions import db, limiter
+from extensions import db, rate_limit
 from forms import (
     INVALID_EMAIL,
     LetterForm,
@@ -171,7 +171,7 @@ def render_form(case, form, status, problem=None):
 
 
 @bp.post("/cases/<slug>/letters/<kind>")
-@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
+@rate_limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(slug, kind):
     check_kind(kind)
     case_id, status, _languages = case_summary(slug)
@@ -316,7 +316,7 @@ def confirmed(slug):
 
 
 @bp.post("/confirm/resend")
-@limiter.limit("10 per hour")
+@rate_limit("10 per hour")
 def resend():
     """A new confirmation link, for an expired link or by address. Says the same either way."""
     token = request.form.get("token", "")

@@ -210,6 +210,21 @@ def test_resend_by_address_reveals_nothing(mail_app, smtp, cases):
     assert "Please enter a valid email address" in bad.get_data(as_text=True)
 
 
+def test_resending_links_is_rate_limited(make_app, cases):
+    """Ten new links an hour per address; the eleventh asks gets a page that says why."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    csrf = hidden_value(client.get("/confirm/bad").get_data(as_text=True), "csrf_token")
+    for n in range(10):
+        sent = client.post(
+            "/confirm/resend", data={"csrf_token": csrf, "email": f"r{n}@example.org"}
+        )
+        assert sent.status_code == 303
+    refused = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "r@example.org"})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert "Please wait a few minutes and try again" in refused.get_data(as_text=True)
+
+
 def test_markup_in_a_name_is_escaped_in_the_html_email(mail_app, mail_supporter, smtp, cases):
     mail_supporter.submit("gustavo-gatica", name='<a href="http://evil.example">Click</a>')
     deliver(mail_app)

@@ -383,3 +383,21 @@ def test_a_lost_database_connection_costs_one_retry_and_nothing_else(app, suppor
     assert "Words to keep</textarea>" in lost.get_data(as_text=True)
     assert supporter.submit(case_slug, email="after@example.org").status_code == 303
     assert [letter.email for letter in stored(app)] == ["before@example.org", "after@example.org"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: its own submission connection"
+)
+def test_postgresql_plans_the_submission_once_not_per_letter(app, supporter, case_slug):
+    """PostgreSQL plans a prepared statement anew for each of its first executions, and
+    for good when it guesses a new plan cheaper (it did with a million letters stored)."""
+    for n in range(10):  # psycopg prepares the statement on the server after five
+        assert supporter.submit(case_slug, email=f"plan{n}@example.org").status_code == 303
+    with app.app_context():
+        key = (os.getpid(), db.engine.url)
+    plans = (
+        letters.SUBMISSION_CURSORS[key]
+        .connection.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements")
+        .fetchall()
+    )
+    assert plans and all(custom == 0 and generic > 0 for generic, custom in plans)

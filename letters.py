@@ -21,39 +21,49 @@ EMAIL = {"unconfirmed": "confirm", "repeat": "repeat"}  # which email a new lett
 # The hottest statements of the campaign: one letter, marked "repeat" when this address
 # already has a counted letter of this kind for this case (the unique index settles races
 # when letters are confirmed, so this check needs no lock), and its email.
-# A solidarity text is flagged "repeated" when REPEATED_AFTER letters already carry it
-# (appeals share their template, so they repeat by design).
+# A solidarity text is flagged "repeated" when more than REPEATED_AFTER letters carry it,
+# counted in solidarity_texts first (appeals share their template, so they repeat by design
+# and are not counted). Every lookup here goes by a primary or unique key.
+COUNT_TEXT = """
+    INSERT INTO solidarity_texts (fingerprint, letters) SELECT :repeat_key, 1
+    WHERE :repeat_key IS NOT NULL
+    ON CONFLICT (fingerprint) DO UPDATE SET letters = solidarity_texts.letters + 1"""
 INSERT_LETTER = """
     INSERT INTO letters (case_id, kind, body, name, email, email_key, country, city, language,
                          consent_privacy, consent_contact, moderation, counted, created_at,
                          partner_id, fingerprint, flags, flagged, status)
     SELECT :case_id, :kind, :body, :name, :email, :email_key, :country, :city, :language,
            :consent_privacy, :consent_contact, 'pending', false, :now,
-           :partner_id, :fingerprint, repeated.flags, repeated.flagged,
+           :partner_id, :fingerprint,
+           CASE WHEN {copies} > :repeats THEN :flags_repeated ELSE :flags END,
+           CASE WHEN {copies} > :repeats THEN true ELSE :flagged END,
            CASE WHEN EXISTS (SELECT 1 FROM letters WHERE case_id = :case_id AND kind = :kind
                              AND email_key = :email_key AND counted)
                 THEN 'repeat' ELSE 'unconfirmed' END
-    FROM (SELECT :flags AS flags, :flagged AS flagged WHERE NOT EXISTS (
-              SELECT 1 FROM letters WHERE fingerprint = :repeat_key LIMIT 1 OFFSET :repeats)
-          UNION ALL
-          SELECT :flags_repeated, true WHERE EXISTS (
-              SELECT 1 FROM letters WHERE fingerprint = :repeat_key LIMIT 1 OFFSET :repeats)
-         ) AS repeated
     RETURNING id, status"""
 INSERT_EMAIL = """
     INSERT INTO outbox (recipient, template, state, attempts, next_attempt_at, last_error,
                         created_at, letter_id)
     SELECT :email, CASE WHEN status = 'repeat' THEN 'repeat' ELSE 'confirm' END,
            'pending', 0, :now, '', :now, id FROM {source}"""
-# PostgreSQL takes both rows in one statement, which is its own transaction.
+# How many letters carry the text, this one included: what COUNT_TEXT wrote, if anything.
+COPIES_RETURNED = "(SELECT letters FROM text)"
+COPIES_STORED = "(SELECT letters FROM solidarity_texts WHERE fingerprint = :repeat_key)"
+# PostgreSQL takes the rows in one statement, which is its own transaction. Its parts
+# see one snapshot, so the letter reads the text's new count from RETURNING.
 INSERT_LETTER_AND_EMAIL = sa.text(
-    f"WITH letter AS ({INSERT_LETTER}) {INSERT_EMAIL.format(source='letter')} RETURNING letter_id"
+    f"WITH text AS ({COUNT_TEXT} RETURNING letters), "
+    f"letter AS ({INSERT_LETTER.format(copies=COPIES_RETURNED)}) "
+    f"{INSERT_EMAIL.format(source='letter')} RETURNING letter_id"
 ).bindparams(  # typed, so that PostgreSQL reads each parameter the same way everywhere
     *(
         sa.bindparam(name, type_=Letter.__table__.c[name].type)
         for name in ("case_id", "kind", "email_key", "flags", "flagged", "fingerprint")
-    )
+    ),
+    sa.bindparam("repeat_key", type_=Letter.__table__.c["fingerprint"].type),
 )
+# SQLite runs them one by one in one transaction, and reads the count from the table.
+INSERT_LETTER = INSERT_LETTER.format(copies=COPIES_STORED)
 INSERT_EMAIL = INSERT_EMAIL.format(source="(SELECT :letter_id AS id, :status AS status)")
 COUNTED = (
     sa.select(sa.literal(1))
@@ -80,8 +90,8 @@ def submit_letter(case_id, letter, partner_id=None):
     the page answers the same either way, so it never reveals who wrote.
 
     The busiest write of the campaign talks to the database driver directly: through
-    the ORM session and its pool the same two rows cost several times as much
-    (bench/http_bench.py). PostgreSQL writes both in one statement, on a connection of
+    the ORM session and its pool the same rows cost several times as much
+    (bench/http_bench.py). PostgreSQL writes them in one statement, on a connection of
     the process's own, in one round trip; SQLite in one BEGIN IMMEDIATE transaction.
     """
     kind = letter["kind"]
@@ -107,6 +117,8 @@ def submit_letter(case_id, letter, partner_id=None):
     connection = db.engine.raw_connection()
     try:
         with sqlite_writer(connection) as sqlite:
+            if values["repeat_key"] is not None:
+                sqlite.execute(COUNT_TEXT, values)
             letter_id, status = sqlite.execute(INSERT_LETTER, values).fetchone()
             sqlite.execute(INSERT_EMAIL, {**values, "letter_id": letter_id, "status": status})
         return letter_id
@@ -124,7 +136,7 @@ def automatic_flags(kind, body, language):
         "flags_repeated": ",".join([*found, "repeated"]),
         "fingerprint": fingerprint,
         "repeat_key": fingerprint if kind == "solidarity" else None,
-        "repeats": REPEATED_AFTER - 1,
+        "repeats": REPEATED_AFTER,
     }
 
 
@@ -156,9 +168,9 @@ def insert_on_postgresql(values):
     The connection is opened on first use, in autocommit (the statement is its own
     transaction), with no pool check-out, ping or reset around it, and keeps one cursor
     (a new cursor per statement cost a fifth of the driver's time). The statement keeps
-    its generic plan, made once (PostgreSQL 12 or later): each lookup in it goes through
-    an index whatever the values, and with a million letters stored PostgreSQL chose to
-    plan it again for every letter, which doubled the database's work per letter. When
+    its generic plan, made once (PostgreSQL 12 or later): each lookup in it is by a
+    primary or unique key whatever the values, and left to choose, PostgreSQL planned it
+    again for letter after letter, which doubled the database's work per letter. When
     it fails, the connection is dropped, so the next submission opens a new one (after a
     database restart each process fails one submission, which keeps its text and says so).
     """

@@ -85,7 +85,6 @@ class Letter(db.Model):
         # (keyset on id). Status leads, so unconfirmed letters, which stay "pending" for
         # ever, are never scanned on the way to the confirmed ones.
         sa.Index("ix_letters_queue", "status", "moderation", "flagged", "id"),
-        sa.Index("ix_letters_fingerprint", "fingerprint"),
         sa.Index("ix_letters_partner_id", "partner_id"),
         # The staff dashboard's one GROUP BY (dashboard.GROUPED), read alone and in order.
         sa.Index(
@@ -122,6 +121,7 @@ class Letter(db.Model):
     # sort the queue, they never hold a letter back.
     flags: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # flags.fingerprint of the text: copies of one solidarity text share it (SolidarityText).
     fingerprint: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
     # A moderator who opened the letter holds it until claimed_until, so that two
     # moderators never review the same letter.
@@ -155,6 +155,19 @@ class CaseCounter(db.Model):
     @staticmethod
     def random_shard():
         return random.randrange(COUNTER_SHARDS)
+
+
+class SolidarityText(db.Model):
+    """How many solidarity letters carry one text (by flags.fingerprint), for the
+    "repeated" flag. Each letter adds one to its row by primary key, so the check costs
+    the same however many letters share a text; a lookup among the letters themselves
+    let PostgreSQL scan them all, its statistics dominated by the shared appeal template.
+    """
+
+    __tablename__ = "solidarity_texts"
+
+    fingerprint: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    letters: Mapped[int] = mapped_column(default=0)
 
 
 class Outbox(db.Model):

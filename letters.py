@@ -34,12 +34,12 @@ INSERT_LETTER = """
                          partner_id, fingerprint, flags, flagged, status)
     SELECT :case_id, :kind, :body, :name, :email, :email_key, :country, :city, :language,
            :consent_privacy, :consent_contact, 'pending', false, :now,
-           :partner_id, :fingerprint,
-           CASE WHEN {copies} > :repeats THEN :flags_repeated ELSE :flags END,
-           CASE WHEN {copies} > :repeats THEN true ELSE :flagged END,
+           :partner_id, :fingerprint, chosen.flags, chosen.flags <> '',
            CASE WHEN EXISTS (SELECT 1 FROM letters WHERE case_id = :case_id AND kind = :kind
                              AND email_key = :email_key AND counted)
                 THEN 'repeat' ELSE 'unconfirmed' END
+    FROM (SELECT CASE WHEN {copies} > :repeats THEN :flags_repeated ELSE :flags END AS flags)
+         AS chosen
     RETURNING id, status"""
 INSERT_EMAIL = """
     INSERT INTO outbox (recipient, template, state, attempts, next_attempt_at, last_error,
@@ -58,7 +58,7 @@ INSERT_LETTER_AND_EMAIL = sa.text(
 ).bindparams(  # typed, so that PostgreSQL reads each parameter the same way everywhere
     *(
         sa.bindparam(name, type_=Letter.__table__.c[name].type)
-        for name in ("case_id", "kind", "email_key", "flags", "flagged", "fingerprint")
+        for name in ("case_id", "kind", "email_key", "flags", "fingerprint")
     ),
     sa.bindparam("repeat_key", type_=Letter.__table__.c["fingerprint"].type),
 )
@@ -132,7 +132,6 @@ def automatic_flags(kind, body, language):
     fingerprint = flags.fingerprint(body)
     return {
         "flags": ",".join(found),
-        "flagged": bool(found),
         "flags_repeated": ",".join([*found, "repeated"]),
         "fingerprint": fingerprint,
         "repeat_key": fingerprint if kind == "solidarity" else None,
@@ -169,8 +168,8 @@ def insert_on_postgresql(values):
     transaction), with no pool check-out, ping or reset around it, and keeps one cursor
     (a new cursor per statement cost a fifth of the driver's time). The statement keeps
     its generic plan, made once (PostgreSQL 12 or later): each lookup in it is by a
-    primary or unique key whatever the values, and left to choose, PostgreSQL planned it
-    again for letter after letter, which doubled the database's work per letter. When
+    primary or unique key whatever the values (left to choose, PostgreSQL had planned it
+    again for letter after letter, which doubled the database's work per letter). When
     it fails, the connection is dropped, so the next submission opens a new one (after a
     database restart each process fails one submission, which keeps its text and says so).
     """

@@ -3,10 +3,8 @@
 import hashlib
 import json
 import os
-from functools import lru_cache
 
-from babel import Locale
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,12 +21,7 @@ from extensions import (
     mail,
     migrate,
 )
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
-    "frame-ancestors 'none'"
-)
+from web import locale, security
 
 
 def create_app(config_class=Config, instance_path=None):
@@ -49,15 +42,14 @@ def create_app(config_class=Config, instance_path=None):
     app.session_interface = SessionInterface()
     register_extensions(app)
     register_blueprints(app)
-    register_headers(app)
+    security.register(app)
 
     import commands
-    import errors
-    import template_helpers
+    from web import errors, templating
 
     errors.register(app)
     commands.register(app)
-    template_helpers.register(app)
+    templating.register(app)
     return app
 
 
@@ -78,7 +70,7 @@ def register_extensions(app):
     app.before_request(check_csrf)
     mail.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=locale.select_locale)
     # Public pages must not read the session, or they answer "Vary: Cookie" and shared
     # caches keep one copy per visitor. Flask-Login reads it in a context processor (so
     # templates get current_user lazily instead, in blueprints/admin) and in an
@@ -97,22 +89,6 @@ def check_csrf():
     config = current_app.config
     if request.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
         csrf.protect(apply_exemptions=True)
-
-
-def select_locale():
-    """The visitor's language among those the site has, as a Locale parsed once."""
-    languages = current_app.config["LANGUAGES"]
-    if len(languages) == 1:
-        return parsed_locale(languages[0])
-    if g.get("language") in languages:  # a page in a chosen language: a partner's embed
-        return parsed_locale(g.language)
-    return parsed_locale(request.accept_languages.best_match(languages) or languages[0])
-
-
-@lru_cache(maxsize=64)
-def parsed_locale(name):
-    """Babel parses the selector's answer on every request unless it is a Locale already."""
-    return Locale.parse(name)
 
 
 class SessionSerializer(TaggedJSONSerializer):
@@ -153,49 +129,6 @@ def register_blueprints(app):
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(auth.bp, url_prefix="/admin")
     app.register_blueprint(admin.bp, url_prefix="/admin")
-
-
-def register_headers(app):
-    """Security headers on every response, and no shared caching of per-visitor pages."""
-    defaults = [
-        ("Content-Security-Policy", CSP),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "strict-origin-when-cross-origin"),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-    ]
-    if app.config["SESSION_COOKIE_SECURE"]:
-        defaults.append(("Strict-Transport-Security", "max-age=31536000"))
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, defaults)
-
-
-class SecurityHeaders:
-    """WSGI middleware that adds the default headers a response does not set itself.
-
-    Pages that may be framed set their own Content-Security-Policy and get no
-    X-Frame-Options. A response without Cache-Control, or with a public one and a
-    cookie, is private. Working on the final list of headers, it sees the session
-    cookie too, and costs a fraction of an after_request hook (werkzeug's Headers
-    checked every value it added, on every request).
-    """
-
-    def __init__(self, wsgi_app, defaults):
-        self.wsgi_app = wsgi_app
-        self.defaults = [(name.lower(), (name, value)) for name, value in defaults]
-
-    def __call__(self, environ, start_response):
-        def start_with_headers(status, headers, exc_info=None):
-            present = {name.lower(): value for name, value in headers}
-            if "content-security-policy" not in present:
-                headers.append(("X-Frame-Options", "DENY"))
-            headers.extend(item for key, item in self.defaults if key not in present)
-            cache = present.get("cache-control")
-            if cache is None or ("set-cookie" in present and "public" in cache):
-                headers[:] = [item for item in headers if item[0].lower() != "cache-control"]
-                headers.append(("Cache-Control", "private, no-cache"))
-            return start_response(status, headers, exc_info)
-
-        return self.wsgi_app(environ, start_with_headers)
 
 
 def __getattr__(name):

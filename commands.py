@@ -6,12 +6,12 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
-import audit
-import outbox
 import partners
-from demo_campaign import ADDRESS_TBC, CASES
+from cases.demo import ADDRESS_TBC, CASES
 from extensions import begin_write, db
+from mail import outbox
 from models import ROLES, Case, StaffUser
+from staff import audit
 
 
 @click.command("seed")

@@ -161,8 +161,8 @@ def statements():
     """The dashboard's statements that read many rows, for their plans."""
     import sqlalchemy as sa
 
-    import dashboard
     from models import Outbox
+    from staff import dashboard
 
     return {
         "letter groups": dashboard.groups_statement(),
@@ -178,10 +178,10 @@ def measure(app, repeat):
     import sqlalchemy as sa
     from helpers import add_staff, sign_in
 
-    import dashboard
     import delivery
     from extensions import db
     from models import Case, Letter
+    from staff import dashboard
 
     lines = []
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flags import fingerprint, text_flags
+from moderation.flags import fingerprint, text_flags
 
 MESSAGES = {
     "en": (

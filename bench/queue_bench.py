@@ -183,9 +183,9 @@ def explain(app):
     (what moderators load once the flagged ones are done), as the claim runs it."""
     import sqlalchemy as sa
 
-    import moderation
     from extensions import db
     from models import utcnow
+    from moderation import queue as moderation
 
     with app.app_context():
         where = [

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 import letters
-from blueprints.public import public_cache, published_cases
+from blueprints.shared import public_cache, published_cases
 
 bp = Blueprint("api", __name__)
 

@@ -1,7 +1,6 @@
 """Staff sign-in and sign-out."""
 
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -11,9 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-import audit
+from blueprints.shared import local_path, no_store
 from extensions import begin_write, db, limiter, login_manager
 from models import StaffUser, utcnow
+from staff import audit
 
 bp = Blueprint("auth", __name__)
 
@@ -36,14 +36,6 @@ def load_user(user_id):
         return None
     user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
-
-
-def local_path(target):
-    """`target` when it is a path on this site, else None: never follow a link elsewhere."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def account_key():
@@ -95,8 +87,4 @@ def sign_out():
     return redirect(url_for("auth.sign_in"), 303)
 
 
-@bp.after_request
-def no_store(response):
-    """Staff pages carry names and messages: no cache keeps them."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(no_store)  # the sign-in page is never stored

@@ -26,10 +26,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 
-import page_cache
 import partners
-from app import CSP
-from blueprints.public import (
+from blueprints.shared import (
     FORM_EXPIRED,
     NOT_SAVED,
     TOO_MANY,
@@ -39,14 +37,17 @@ from blueprints.public import (
     email_check,
     find_visible_case,
     letter_refusal,
+    requested_language,
     share_url,
     store_letter,
     visible_case,
 )
 from extensions import csrf, db, rate_limit
-from forms import EmbedLetterForm, read_letter
-from fragments import fragment_or_page, is_htmx
+from letters.forms import EmbedLetterForm, read_letter
 from models import KINDS
+from web import caching
+from web.htmx import fragment_or_page, is_htmx
+from web.security import CSP
 
 bp = Blueprint("embed", __name__)
 log = logging.getLogger(__name__)
@@ -101,12 +102,6 @@ def embed_script_for_other_sites(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
-
-
-def requested_language(case):
-    """The snippet's ?lang= when the case has a letter in it, else English."""
-    wanted = request.args.get("lang", "")
-    return wanted if wanted in (case.appeal_templates or {}) else "en"
 
 
 def new_form(case, partner, kind, language, shown_at=None):
@@ -265,7 +260,7 @@ def check_email(partner_slug, slug, kind):
 @bp.errorhandler(TooManyRequests)
 def too_many(error):
     """Too many letters from one address: say so in the frame, keeping the text."""
-    from errors import error_page
+    from web.errors import error_page
 
     args = request.view_args or {}
     if request.endpoint != "embed.submit" or args.get("kind") not in KINDS:
@@ -287,7 +282,7 @@ def stats(token):
         abort(404)
     # The figures are sums over the partner's letters (0.2 s for 400,000 on PostgreSQL):
     # kept for a few seconds, like the site's pages, so reloading it costs nothing.
-    figures = page_cache.cached(
+    figures = caching.cached(
         ("partner-stats", partner.id),
         lambda: (partners.stats_per_case(partner.id), partners.stats_per_day(partner.id)),
     )

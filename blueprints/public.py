@@ -3,10 +3,8 @@
 import logging
 import os
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
-    abort,
     current_app,
     make_response,
     redirect,
@@ -15,97 +13,46 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 
 import letters
-import page_cache
+from blueprints.shared import (
+    FORM_EXPIRED,
+    TOO_MANY,
+    blank_form,
+    case_summary,
+    check_kind,
+    email_check,
+    find_visible_case,
+    letter_refusal,
+    public_cache,
+    published_cases,
+    share_url,
+    store_letter,
+    visible_case,
+)
 from extensions import db, rate_limit
-from forms import (
+from letters.forms import (
     INVALID_EMAIL,
     LetterForm,
-    looks_automated,
     normalized_email,
     read_letter,
     seconds_since_started,
 )
-from fragments import fragment_or_page, is_htmx
-from models import KINDS, Case, Letter
+from models import KINDS, Letter
+from web import caching
+from web.htmx import fragment_or_page, is_htmx
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 
 # What a letter form says about a problem with the whole form (the embed shows them too).
-CASE_CLOSED = _l("This case is closed: thank you for caring.")
-NOT_SAVED = _l(
-    "We could not save your letter just now. Your text is still here: please try again in a moment."
-)
-FORM_EXPIRED = _l(
-    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
-)
-TOO_MANY = _l(
-    "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
-)
-
-
-def public_cache(response, seconds):
-    """Shared caches may keep pages that carry nothing of one visitor."""
-    response.cache_control.public = True
-    response.cache_control.max_age = seconds
-    return response
-
-
-def find_visible_case(slug):
-    """The case if the public may see it (published or closed), else None."""
-    return db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
-
-
-def visible_case(slug):
-    case = find_visible_case(slug)
-    if case is None:
-        abort(404)
-    return case
-
-
-def share_url(case):
-    """The case page's public address, for share links (never the request's host)."""
-    return current_app.config["BASE_URL"] + url_for("public.case", slug=case.slug)
-
-
-def case_summary(slug):
-    """(id, status, letter languages) of a public case, from the page cache."""
-
-    def lookup():
-        row = db.session.execute(
-            sa.select(Case.id, Case.status, Case.appeal_templates).where(
-                Case.slug == slug, Case.status != "draft"
-            )
-        ).first()
-        db.session.rollback()  # end the read, so the write that follows starts afresh
-        return (row.id, row.status, frozenset(row.appeal_templates or ())) if row else None
-
-    found = page_cache.cached(("case-summary", slug), lookup)
-    if found is None:
-        abort(404)
-    return found
-
-
-def published_cases():
-    return db.session.scalars(
-        sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
-    ).all()
-
-
-def check_kind(kind):
-    if kind not in KINDS:
-        abort(404)
 
 
 @bp.get("/")
 def index():
-    page = page_cache.cached(("home", page_cache.visitor_locale()), render_index)
+    page = caching.cached(("home", caching.visitor_locale()), render_index)
     return public_cache(make_response(page), 30)
 
 
@@ -116,39 +63,28 @@ def render_index():
     return render_template("public/index.html", cases=cases, counts=counts, total=total)
 
 
-def blank_form(case, kind, language, started=None, form_class=LetterForm, **data):
-    """A new form of `kind`, the appeal prefilled in `language`; `data` fills other fields."""
-    data = {"language": language, **data}
-    if kind == "appeal":
-        data["body"] = case.template_for(language)
-    form = form_class(kind, formdata=None, data=data)
-    if started:
-        form.started.data = started
-    return form
-
-
 @bp.get("/cases/<slug>")
 def case(slug):
     """The case page, from the page cache, with this visitor's form tokens put in."""
     _case_id, _status, languages = case_summary(slug)
     wanted = request.args.get("lang", "")
     language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
-    key = ("case", slug, language, page_cache.visitor_locale())
-    parts = page_cache.cached(key, lambda: page_cache.split_at_slots(render_case(slug, language)))
-    return page_cache.for_this_visitor(parts)
+    key = ("case", slug, language, caching.visitor_locale())
+    parts = caching.cached(key, lambda: caching.split_at_slots(render_case(slug, language)))
+    return caching.for_this_visitor(parts)
 
 
 def render_case(slug, language):
     """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
-    started = page_cache.CSRF_SLOT
+    started = caching.CSRF_SLOT
     return render_template(
         "public/case.html",
         case=case,
         forms={kind: blank_form(case, kind, language, started) for kind in KINDS},
         count=letters.case_count(case.id),
         language=language,
-        csrf_token=lambda: page_cache.CSRF_SLOT,
+        csrf_token=lambda: caching.CSRF_SLOT,
     )
 
 
@@ -186,30 +122,6 @@ def submit(slug, kind):
     return redirect(url_for(".thanks", slug=slug, kind=kind), 303)
 
 
-def letter_refusal(status, errors):
-    """Why a submitted letter cannot be taken as it is, as (status code, problem), or None:
-    the case is closed, or a field needs fixing (each field says what)."""
-    if status == "closed":
-        return 409, CASE_CLOSED
-    if errors:
-        return 422, None
-    return None
-
-
-def store_letter(slug, case_id, letter, seconds_shown, partner_id=None):
-    """Store a valid letter and its email, unless the form looks automated: bots get the
-    same answer and nothing is stored. (503, problem) when the database fails, else None."""
-    if looks_automated(letter, seconds_shown):
-        return None
-    try:
-        letters.submit_letter(case_id, letter, partner_id)
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("could not store a letter for case %s", slug)
-        return 503, NOT_SAVED
-    return None
-
-
 def thanks_response(case, kind):
     return fragment_or_page(
         "partials/_thanks.html",
@@ -233,19 +145,11 @@ def check_email(slug, kind):
     return email_check(LetterForm(kind))
 
 
-def email_check(form):
-    """The email field's message alone: empty, or what is wrong with the address."""
-    errors = []
-    if form.email.data and normalized_email(form.email.data) is None:
-        errors = [INVALID_EMAIL]
-    return render_template("partials/_field_error.html", field=form.email, errors=errors)
-
-
 @bp.errorhandler(CSRFError)
 @bp.errorhandler(TooManyRequests)
 def submit_problem(error):
     """A stale form or too many letters: say so in the form and keep what was typed."""
-    from errors import error_page
+    from web.errors import error_page
 
     kind = (request.view_args or {}).get("kind")
     if request.endpoint != "public.submit" or kind not in KINDS:

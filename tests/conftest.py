@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 from helpers import Inbox, Supporter, staff_client
 
 from app import create_app
+from cases.demo import CASES
 from config import TestConfig
-from demo_campaign import CASES
 from extensions import db, limiter
 from models import Case, RejectReason
 

@@ -68,7 +68,7 @@ class Supporter:
 
 def rendered(app, email):
     """(subject, text, html) of a queued email, as the worker will send it."""
-    import outbox
+    from mail import outbox
 
     with app.app_context():
         return outbox.render(email)

@@ -582,7 +582,7 @@ def test_replacing_or_removing_a_photo_deletes_the_old_file(app, admin, cases):
 
 
 def test_a_failed_save_leaves_no_photo_behind(app, admin, cases, monkeypatch):
-    import audit
+    from staff import audit
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")

@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from helpers import Supporter, csrf_from, hidden_value
 
-import flags
 from extensions import db
 from models import AuditEvent, FlagWord, Letter, RejectReason
+from moderation import flags
 
 REASONS = ["Abuse, insults or threats", "Spam or advertising", "Unreadable or empty"]
 

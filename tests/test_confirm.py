@@ -8,8 +8,8 @@ from helpers import Supporter, hidden_value
 from itsdangerous import timed
 
 import letters
-import outbox
 from extensions import db
+from mail import outbox
 from models import Letter
 
 

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from helpers import add_staff, csrf_from, sign_in
 from staff_pages import Page, add_email, add_letter, day, session_token
 
-import dashboard
 from extensions import db
 from models import AuditEvent, Case, Outbox, Partner, utcnow
+from staff import dashboard
 
 XSS = "<script>alert(1)</script>"
 

@@ -186,7 +186,7 @@ def test_csv_keeps_every_script_and_markup_as_plain_text(case_id):
 
 
 def test_csv_is_sent_in_chunks_that_add_up_to_the_whole(case_id, monkeypatch):
-    monkeypatch.setattr(delivery, "BATCH", 2)
+    monkeypatch.setattr(delivery.export, "BATCH", 2)
     ids = [add_letter(case_id) for _ in range(5)]
     chunks = list(delivery.appeals_csv(case_id))
     assert len(chunks) == 3  # rows 1-2 with the header, rows 3-4, row 5
@@ -212,7 +212,7 @@ def test_csv_streams_as_a_flask_response(app, case_id):
 
 
 def test_a_download_stopped_halfway_gives_its_connection_back(case_id, monkeypatch):
-    monkeypatch.setattr(delivery, "BATCH", 2)
+    monkeypatch.setattr(delivery.export, "BATCH", 2)
     for _ in range(6):
         add_letter(case_id)
     in_use = db.engine.pool.checkedout()

@@ -96,7 +96,8 @@ def test_framed_page_shows_the_case_the_partner_and_both_forms(client, partner_i
     assert "Gustavo Gatica" in html and "Dear National Prosecutor," in html
     for kind in ("appeal", "solidarity"):
         assert (
-            f'action="{PAGE}/letters/{kind}"' in html and f'hx-post="{PAGE}/letters/{kind}"' in html
+            f'action="{PAGE}/letters/{kind}"' in html
+            and f'data-hx-post="{PAGE}/letters/{kind}"' in html
         )
         assert f'name="{kind}-form_token"' in html
     # No cookie is set or needed: the form token stands in for the CSRF token.

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-import flags
-from flags import DEFAULT_WORDS, FLAGS, LABELS, fingerprint, text_flags
+from moderation import flags
+from moderation.flags import DEFAULT_WORDS, FLAGS, LABELS, fingerprint, text_flags
 
 # Realistic letters, full of words that a naive filter would take for abuse.
 APPEAL_EN = (

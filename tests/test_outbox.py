@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from helpers import Inbox, Supporter, free_port
 
-import outbox
 from extensions import db
+from mail import outbox
 from models import Outbox, utcnow
 
 

@@ -148,7 +148,7 @@ def test_the_partner_page_gives_the_snippet_a_copy_button_and_a_live_preview(app
     assert '<iframe src="/admin/partners/riverside/preview/germain-rukuki?lang=fr"' in html
     assert re.search(r'<script src="/static/js/embed-1.js" integrity="sha384-[^"]+"', html)
     # The snippet builder updates in place with htmx, and works as a plain form too.
-    assert 'hx-select="#embed-output"' in html and 'method="get"' in html
+    assert 'data-hx-select="#embed-output"' in html and 'method="get"' in html
     # A language the case has no letter in: said, and English is used.
     other = admin.get("/admin/partners/riverside?case=germain-rukuki&lang=tr").get_data(
         as_text=True

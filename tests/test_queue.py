@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 from helpers import add_staff, csrf_from, sign_in
 
-import flags
-import moderation
 from extensions import db
 from models import AuditEvent, Letter, RejectReason, StaffUser, utcnow
+from moderation import flags, queue
 
 QUEUE = "/admin/queue"
 DECIDE = "/admin/queue/decisions"
@@ -263,7 +262,7 @@ def test_approving_with_htmx_swaps_the_item_and_shows_undo(app, moderator, gusta
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Approved 1 message." in html
-    assert f'id="letter-{letter}"' in html and 'hx-swap-oob="true"' in html
+    assert f'id="letter-{letter}"' in html and 'data-hx-swap-oob="true"' in html
     assert "queue-item--done" in html and "Approved" in html
     assert 'name="event"' in html and 'data-undo-seconds="10"' in html
     assert "Vary" in response.headers
@@ -342,7 +341,7 @@ def test_bulk_decisions_change_every_selected_letter(app, moderator, gustavo):
     response = decide(moderator, letters[2:], "reject", htmx=True, reason=reason_id(app, "Spam"))
     html = response.get_data(as_text=True)
     assert "Rejected 2 messages: Spam or advertising." in html
-    assert html.count('hx-swap-oob="true"') == 2
+    assert html.count('data-hx-swap-oob="true"') == 2
     states = [letter_row(app, n).moderation for n in letters]
     assert states == ["approved", "approved", "rejected", "rejected"]
     assert len(events(app, "letter.approve")) == 2 and len(events(app, "letter.reject")) == 2
@@ -421,7 +420,7 @@ def test_undo_is_refused_after_the_window(app, moderator, gustavo, monkeypatch):
     response = decide(moderator, [letter], "approve", htmx=True)
     (event_id,) = re.findall(r'name="event" value="(\d+)"', response.get_data(as_text=True))
     later = utcnow() + timedelta(seconds=app.config["QUEUE_UNDO_SECONDS"] + 5)
-    monkeypatch.setattr(moderation, "utcnow", lambda: later)
+    monkeypatch.setattr(queue, "utcnow", lambda: later)
     response = moderator.post(
         UNDO, data={"csrf_token": csrf_token(moderator), "event": event_id}, headers=HTMX
     )
@@ -492,7 +491,7 @@ def test_claims_run_out(make_app, cases, monkeypatch):
     assert shown_ids(page(two)) == []
     assert "Nothing is waiting for you" in page(two)
     later = utcnow() + timedelta(minutes=6)
-    monkeypatch.setattr(moderation, "utcnow", lambda: later)
+    monkeypatch.setattr(queue, "utcnow", lambda: later)
     assert shown_ids(page(two)) == letters
 
 
@@ -533,7 +532,7 @@ def test_moderators_claiming_at_the_same_moment_get_different_letters(make_app, 
             with app.app_context():
                 staff = db.session.get(StaffUser, staff_id)
                 barrier.wait()
-                page = moderation.queue_page(staff, moderation.Filters(), 5)
+                page = queue.queue_page(staff, queue.Filters(), 5)
                 results[staff_id] = [row.id for row in page.items]
                 db.session.remove()
         except Exception as error:  # noqa: BLE001 (reported below)

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from helpers import Supporter, rendered
 from sqlalchemy.exc import OperationalError
 
-import flags
 import letters
 from extensions import db
 from models import Case, Letter, Outbox
+from moderation import flags
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -194,7 +194,7 @@ def test_fill_time_lets_a_person_through(make_app, cases, case_slug, monkeypatch
     app = make_app(MIN_FILL_SECONDS=3)
     supporter = Supporter(app.test_client())
     fields = supporter.form_fields(case_slug, "appeal")
-    import forms
+    from letters import forms
 
     real_time = forms.time.time
     monkeypatch.setattr(forms.time, "time", lambda: real_time() + 20)  # they took 20 seconds
@@ -420,7 +420,7 @@ def test_postgresql_plans_the_submission_once_and_finds_every_row_by_key(app, su
         key = (os.getpid(), db.engine.url)
     for n in range(10):  # psycopg prepares the statement on the server after five
         assert supporter.submit(case_slug, email=f"plan{n}@example.org").status_code == 303
-    connection = letters.SUBMISSION_CURSORS[key].connection
+    connection = letters.submit.SUBMISSION_CURSORS[key].connection
     [(name, parameters, generic, custom)] = connection.execute(
         "SELECT name, cardinality(parameter_types), generic_plans, custom_plans"
         " FROM pg_prepared_statements"

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, redirect, request, session, url
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
-from blueprints.auth import no_store
+from blueprints.shared import no_store
 
 bp = Blueprint("admin", __name__)
 

@@ -14,8 +14,8 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from blueprints.admin import admin_only, bp
 from extensions import db
-from fragments import fragment_or_page
 from models import AuditEvent, StaffUser
+from web.htmx import fragment_or_page
 
 PAGE_SIZE = 50
 ACTION = re.compile(r"^[a-z_]+(?:\.[a-z_]+)*(?:\.\*)?$")

@@ -34,16 +34,16 @@ from wtforms.validators import (
     ValidationError,
 )
 
-import case_photos
-import cases_admin
 import letters
 from blueprints.admin import admin_only, bp
-from blueprints.public import blank_form
+from blueprints.shared import blank_form
+from cases import manage as case_changes
+from cases import photos
 from extensions import db
-from forms import country_names, no_control_characters, single_line
-from fragments import fragment_or_page, is_htmx
+from letters.forms import country_names, no_control_characters, single_line
 from models import BODY_MAX, KINDS, Case
-from template_helpers import language_name
+from web.htmx import fragment_or_page, is_htmx
+from web.templating import language_name
 
 # The appeal's languages an admin is offered; a case keeps any other language it has.
 APPEAL_LANGUAGES = ("en", "es", "fr", "ar", "tr")
@@ -230,8 +230,8 @@ class CaseForm(FlaskForm):
     def validate_photo(self, field):
         if self.uploaded:
             try:
-                self.photo_data = case_photos.prepare(field.data.stream)
-            except case_photos.PhotoError as error:
+                self.photo_data = photos.prepare(field.data.stream)
+            except photos.PhotoError as error:
                 raise ValidationError(str(error)) from error
 
     def validate_photo_alt(self, field):
@@ -336,11 +336,11 @@ def upload_limit():
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
     """A case form sent more than even a photo may be: say so in words about photos."""
-    from errors import error_page
+    from web.errors import error_page
 
     if request.endpoint not in UPLOAD_ENDPOINTS or not current_user.is_admin:
         return error_page(error)
-    limit = case_photos.megabytes(current_app.config["PHOTO_MAX_BYTES"])
+    limit = photos.megabytes(current_app.config["PHOTO_MAX_BYTES"])
     message = _(
         "That photo is far larger than %(limit)s, so nothing was saved. Please go back and choose a smaller photo.",
         limit=limit,
@@ -376,7 +376,7 @@ def render_form(form, status=200, photo_note=None):
             form=form,
             case=form.case,
             photo_note=photo_note,
-            photo_limit=case_photos.megabytes(current_app.config["PHOTO_MAX_BYTES"]),
+            photo_limit=photos.megabytes(current_app.config["PHOTO_MAX_BYTES"]),
             photo_max_bytes=current_app.config["PHOTO_MAX_BYTES"],
             status_labels=STATUS_LABELS,
             messages=get_flashed_messages(),
@@ -408,7 +408,7 @@ def case_new():
     if not form.validate_on_submit():
         return invalid_form(form) if form.is_submitted() else render_form(form)
     try:
-        case = cases_admin.create_case(form.values(), form.photo_data)
+        case = case_changes.create_case(form.values(), form.photo_data)
     except IntegrityError:
         return slug_taken(form)
     flash(_("Case created as a draft: the public cannot see it until you publish it."))
@@ -425,7 +425,7 @@ def case_edit(case_id):
             return invalid_form(form)
         return render_form(form)
     try:
-        changed = cases_admin.update_case(
+        changed = case_changes.update_case(
             case, form.values(), form.photo_data, remove_photo=form.remove_photo.data
         )
     except IntegrityError:
@@ -477,7 +477,7 @@ def status_change(case_id, change, done, refused):
 def case_publish(case_id):
     return status_change(
         case_id,
-        cases_admin.publish,
+        case_changes.publish,
         _("Published. It is open for letters.") + " " + changes_shown_message(),
         _("That case is already published."),
     )
@@ -488,7 +488,7 @@ def case_publish(case_id):
 def case_close(case_id):
     return status_change(
         case_id,
-        cases_admin.close,
+        case_changes.close,
         _("Closed. Its page stays online but takes no more letters.")
         + " "
         + changes_shown_message(),
@@ -503,7 +503,7 @@ def case_move(case_id):
     if direction not in ("up", "down"):
         abort(400)
     case = find_case(case_id)
-    moved = cases_admin.move(case, direction)
+    moved = case_changes.move(case, direction)
     messages = {
         (True, "up"): _("Moved %(name)s up.", name=case.name),
         (True, "down"): _("Moved %(name)s down.", name=case.name),

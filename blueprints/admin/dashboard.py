@@ -4,9 +4,9 @@ from babel.numbers import format_compact_decimal
 from flask import flash, redirect, render_template, url_for
 from flask_babel import get_locale, ngettext
 
-import dashboard
 from blueprints.admin import admin_only, bp
 from models import utcnow
+from staff import dashboard
 
 
 @bp.get("/dashboard", endpoint="dashboard")

@@ -5,12 +5,11 @@ import re
 
 from flask import Response, abort, current_app, render_template, request, stream_with_context
 
-import audit
-import dashboard
 import delivery
 from blueprints.admin import admin_only, bp
 from extensions import begin_write, db
 from models import Case
+from staff import audit, dashboard
 
 
 def file_name(case, suffix):

@@ -9,14 +9,13 @@ import io
 from flask import abort, make_response, redirect, render_template, request, url_for
 
 import partners
-from app import CSP
 from blueprints.admin import admin_only, bp
-from blueprints.embed import requested_language
-from blueprints.public import blank_form, published_cases, visible_case
+from blueprints.shared import blank_form, published_cases, requested_language, visible_case
 from delivery import safe_cell
 from extensions import db
-from forms import EmbedLetterForm
+from letters.forms import EmbedLetterForm
 from models import KINDS
+from web.security import CSP
 
 
 def partner_or_404(slug):

@@ -16,11 +16,11 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
-import moderation
 from blueprints.admin import bp
-from blueprints.auth import local_path
-from flags import FLAGS, LABELS
-from fragments import is_htmx
+from blueprints.shared import local_path
+from moderation import queue as moderation
+from moderation.flags import FLAGS, LABELS
+from web.htmx import is_htmx
 
 MAX_SELECTED = 200  # letters in one bulk decision: more than a page, fewer than a mistake
 

@@ -18,11 +18,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-import flags
-import settings_admin
 from blueprints.admin import admin_only, bp
 from extensions import db
 from models import RejectReason
+from moderation import flags
+from moderation import settings as word_lists
 
 REASON_MAX = 200  # RejectReason.text
 WORD_MAX = 100  # FlagWord.word
@@ -91,7 +91,7 @@ def reason_rows(reasons, form=None):
 
 
 def word_list(language, text=None, error=""):
-    words = settings_admin.custom_words(language)
+    words = word_lists.custom_words(language)
     shown = words or list(flags.DEFAULT_WORDS.get(language, ()))
     text = "\n".join(shown) if text is None else text
     return WordList(language, text, bool(words), len(shown), error)
@@ -126,8 +126,8 @@ def parse_words(text):
 
 def render_settings(status=200, reasons=None, new_reason=None, words=None, focus=None):
     if reasons is None:
-        reasons, new_reason = reason_rows(settings_admin.reject_reasons())
-    lists = [word_list(language) for language in settings_admin.word_languages()]
+        reasons, new_reason = reason_rows(word_lists.reject_reasons())
+    lists = [word_list(language) for language in word_lists.word_languages()]
     if words is not None:
         lists = [words if each.language == words.language else each for each in lists]
     page = render_template(
@@ -159,12 +159,12 @@ def settings():
 @bp.post("/settings/reasons")
 @admin_only
 def settings_reasons():
-    rows, new = reason_rows(settings_admin.reject_reasons(), request.form)
+    rows, new = reason_rows(word_lists.reject_reasons(), request.form)
     problems = [row for row in [*rows, new] if row.error]
     if problems:
         return render_settings(422, rows, new, focus=problems[0].field_id)
     edits = {row.id: (row.text, row.active) for row in rows if row.posted}
-    changes = settings_admin.save_reasons(edits, new.text)
+    changes = word_lists.save_reasons(edits, new.text)
     if changes:
         flash(
             _("Reject reasons saved. Moderators see them the next time they open a letter."),
@@ -191,12 +191,12 @@ def settings_reasons_move():
         (False, "up"): _("“%(reason)s” is already first.", reason=text),
         (False, "down"): _("“%(reason)s” is already last.", reason=text),
     }
-    flash(messages[settings_admin.move_reason(reason.id, direction), direction], "reasons")
+    flash(messages[word_lists.move_reason(reason.id, direction), direction], "reasons")
     return redirect(url_for(".settings") + "#reasons", 303)
 
 
 def known_language(language):
-    if language not in settings_admin.word_languages():
+    if language not in word_lists.word_languages():
         abort(404)
     return language
 
@@ -217,7 +217,7 @@ def settings_words(language):
     if problem:
         shown = word_list(language, text, problem)
         return render_settings(422, words=shown, focus=f"words-{language}")
-    if settings_admin.save_words(language, words):
+    if word_lists.save_words(language, words):
         saved = ngettext(
             "Word list saved: %(num)d entry.", "Word list saved: %(num)d entries.", len(words)
         )
@@ -231,7 +231,7 @@ def settings_words(language):
 @admin_only
 def settings_words_restore(language):
     language = known_language(language)
-    if settings_admin.restore_words(language):
+    if word_lists.restore_words(language):
         flash(_("The built-in list is back.") + " " + when_letters_see_it(), f"words-{language}")
     else:
         flash(_("This language already uses the built-in list."), f"words-{language}")

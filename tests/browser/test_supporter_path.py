@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 import letters
-import outbox
 from extensions import db
+from mail import outbox
 from models import Letter, Outbox
 
 CASE = "/cases/gustavo-gatica"
@@ -180,7 +180,7 @@ def test_the_whole_path_without_javascript(live, no_js_page):
     fill_appeal(page, email="nojs@example.org")
     page.click("#appeal-form button[type=submit]")
     expect(page).to_have_url(live.url + CASE + "/thanks/appeal")
-    expect(page.locator("h3")).to_have_text("Thank you! Please check your inbox.")
+    expect(page.locator("h1")).to_have_text("Thank you! Please check your inbox.")
     [letter] = stored_letters(live.app)
     assert (letter.email, letter.country, letter.kind) == ("nojs@example.org", "GB", "appeal")
 

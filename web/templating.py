@@ -6,7 +6,7 @@ from babel import Locale
 from flask import current_app
 from flask_babel import format_decimal, get_locale
 
-from forms import country_names, country_options
+from letters.forms import country_names, country_options
 
 
 def country_name(code):

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from fragments import fragment_or_page
+from web.htmx import fragment_or_page
 
 
 def titles():

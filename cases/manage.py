@@ -8,10 +8,10 @@ change fails, and a replaced or removed one is deleted once the change is commit
 import sqlalchemy as sa
 from flask import current_app
 
-import audit
-import case_photos
+from cases import photos
 from extensions import begin_write, db
 from models import Case
+from staff import audit
 
 
 def forget_cached_pages():
@@ -21,7 +21,7 @@ def forget_cached_pages():
 
 def create_case(values, photo=None):
     """A new case, as a draft: nothing is public until an admin publishes it."""
-    stored = case_photos.save(photo) if photo else None
+    stored = photos.save(photo) if photo else None
     try:
         begin_write()
         case = Case(status="draft", photo=stored, **values)
@@ -31,14 +31,14 @@ def create_case(values, photo=None):
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        case_photos.delete(stored)
+        photos.delete(stored)
         raise
     return case
 
 
 def update_case(case, values, photo=None, remove_photo=False):
     """Apply the edited fields; returns the names of the fields that changed."""
-    stored = case_photos.save(photo) if photo else None
+    stored = photos.save(photo) if photo else None
     try:
         begin_write()  # reads the case afresh, inside the write
         old_photo = case.photo
@@ -53,10 +53,10 @@ def update_case(case, values, photo=None, remove_photo=False):
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        case_photos.delete(stored)
+        photos.delete(stored)
         raise
     if old_photo and case.photo != old_photo:
-        case_photos.delete(old_photo)
+        photos.delete(old_photo)
     if changed:
         forget_cached_pages()
     return changed

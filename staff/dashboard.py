@@ -16,12 +16,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-import audit
 import delivery
-import outbox
-import page_cache
 from extensions import begin_write, db
+from mail import outbox
 from models import KINDS, Case, Letter, Outbox, Partner, utcnow
+from staff import audit
+from web import caching
 
 CACHE_KEY = ("dashboard",)
 TOP_COUNTRIES = 15
@@ -237,7 +237,7 @@ def summed(rows):
 def figures():
     """The dashboard's figures, read at most once per DASHBOARD_CACHE_SECONDS per process."""
     seconds = current_app.config["DASHBOARD_CACHE_SECONDS"]
-    return page_cache.cached(CACHE_KEY, collect, seconds=seconds)
+    return caching.cached(CACHE_KEY, collect, seconds=seconds)
 
 
 def retry_dead_emails():
@@ -246,7 +246,7 @@ def retry_dead_emails():
     count = outbox.requeue_dead()
     audit.record("outbox.retry_dead", emails=count)
     db.session.commit()
-    page_cache.forget(CACHE_KEY)  # this admin sees the change at once
+    caching.forget(CACHE_KEY)  # this admin sees the change at once
     return count
 
 

@@ -12,7 +12,7 @@ import time
 
 from flask import current_app
 
-from forms import csrf_token
+from letters.forms import csrf_token
 
 CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)  # where the token goes (form start time too)
 MAX_PAGES = 500

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-import audit
 from extensions import begin_write, db
-from flags import FLAGS
 from models import KINDS, MODERATION_STATES, AuditEvent, Case, Letter, RejectReason, utcnow
+from moderation.flags import FLAGS
+from staff import audit
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 ACTIONS = {"approve": "letter.approve", "reject": "letter.reject"}

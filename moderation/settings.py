@@ -5,10 +5,10 @@ writes nothing."""
 import sqlalchemy as sa
 from flask import current_app
 
-import audit
-import flags
 from extensions import begin_write, db
 from models import FlagWord, RejectReason
+from moderation import flags
+from staff import audit
 
 
 def reject_reasons():

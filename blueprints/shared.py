@@ -1,0 +1,151 @@
+"""View helpers that several blueprints share: finding a public case, the letter form's
+answers (public pages and partner embeds), and cache headers."""
+
+import logging
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import abort, current_app, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
+
+import letters
+from extensions import db
+from letters.forms import INVALID_EMAIL, LetterForm, looks_automated, normalized_email
+from models import KINDS, Case
+from web import caching
+
+log = logging.getLogger(__name__)
+
+CASE_CLOSED = _l("This case is closed: thank you for caring.")
+
+
+NOT_SAVED = _l(
+    "We could not save your letter just now. Your text is still here: please try again in a moment."
+)
+
+
+FORM_EXPIRED = _l(
+    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
+)
+
+
+TOO_MANY = _l(
+    "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
+)
+
+
+def public_cache(response, seconds):
+    """Shared caches may keep pages that carry nothing of one visitor."""
+    response.cache_control.public = True
+    response.cache_control.max_age = seconds
+    return response
+
+
+def find_visible_case(slug):
+    """The case if the public may see it (published or closed), else None."""
+    return db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+
+
+def visible_case(slug):
+    case = find_visible_case(slug)
+    if case is None:
+        abort(404)
+    return case
+
+
+def share_url(case):
+    """The case page's public address, for share links (never the request's host)."""
+    return current_app.config["BASE_URL"] + url_for("public.case", slug=case.slug)
+
+
+def case_summary(slug):
+    """(id, status, letter languages) of a public case, from the page cache."""
+
+    def lookup():
+        row = db.session.execute(
+            sa.select(Case.id, Case.status, Case.appeal_templates).where(
+                Case.slug == slug, Case.status != "draft"
+            )
+        ).first()
+        db.session.rollback()  # end the read, so the write that follows starts afresh
+        return (row.id, row.status, frozenset(row.appeal_templates or ())) if row else None
+
+    found = caching.cached(("case-summary", slug), lookup)
+    if found is None:
+        abort(404)
+    return found
+
+
+def published_cases():
+    return db.session.scalars(
+        sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
+    ).all()
+
+
+def check_kind(kind):
+    if kind not in KINDS:
+        abort(404)
+
+
+def blank_form(case, kind, language, started=None, form_class=LetterForm, **data):
+    """A new form of `kind`, the appeal prefilled in `language`; `data` fills other fields."""
+    data = {"language": language, **data}
+    if kind == "appeal":
+        data["body"] = case.template_for(language)
+    form = form_class(kind, formdata=None, data=data)
+    if started:
+        form.started.data = started
+    return form
+
+
+def letter_refusal(status, errors):
+    """Why a submitted letter cannot be taken as it is, as (status code, problem), or None:
+    the case is closed, or a field needs fixing (each field says what)."""
+    if status == "closed":
+        return 409, CASE_CLOSED
+    if errors:
+        return 422, None
+    return None
+
+
+def store_letter(slug, case_id, letter, seconds_shown, partner_id=None):
+    """Store a valid letter and its email, unless the form looks automated: bots get the
+    same answer and nothing is stored. (503, problem) when the database fails, else None."""
+    if looks_automated(letter, seconds_shown):
+        return None
+    try:
+        letters.submit_letter(case_id, letter, partner_id)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not store a letter for case %s", slug)
+        return 503, NOT_SAVED
+    return None
+
+
+def email_check(form):
+    """The email field's message alone: empty, or what is wrong with the address."""
+    errors = []
+    if form.email.data and normalized_email(form.email.data) is None:
+        errors = [INVALID_EMAIL]
+    return render_template("partials/_field_error.html", field=form.email, errors=errors)
+
+
+def requested_language(case):
+    """The snippet's ?lang= when the case has a letter in it, else English."""
+    wanted = request.args.get("lang", "")
+    return wanted if wanted in (case.appeal_templates or {}) else "en"
+
+
+def local_path(target):
+    """`target` when it is a path on this site, else None: never follow a link elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def no_store(response):
+    """Staff pages carry names and messages: no cache keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Cases: creating and editing them, their photos, and the demo campaign."""

@@ -1,0 +1,1 @@
+"""Email: the outbox that letters write to, and the worker that sends it."""

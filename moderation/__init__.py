@@ -1,0 +1,1 @@
+"""Moderation: the automatic flags, the queue of messages, and the lists admins edit."""

@@ -1,0 +1,1 @@
+"""What staff see about the campaign as a whole: the dashboard and the audit log."""

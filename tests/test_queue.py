@@ -12,7 +12,7 @@ from helpers import add_staff, csrf_from, sign_in
 
 from extensions import db
 from models import AuditEvent, Letter, RejectReason, StaffUser, utcnow
-from moderation import flags, queue
+from moderation import decisions, flags, queue
 
 QUEUE = "/admin/queue"
 DECIDE = "/admin/queue/decisions"
@@ -420,7 +420,7 @@ def test_undo_is_refused_after_the_window(app, moderator, gustavo, monkeypatch):
     response = decide(moderator, [letter], "approve", htmx=True)
     (event_id,) = re.findall(r'name="event" value="(\d+)"', response.get_data(as_text=True))
     later = utcnow() + timedelta(seconds=app.config["QUEUE_UNDO_SECONDS"] + 5)
-    monkeypatch.setattr(queue, "utcnow", lambda: later)
+    monkeypatch.setattr(decisions, "utcnow", lambda: later)
     response = moderator.post(
         UNDO, data={"csrf_token": csrf_token(moderator), "event": event_id}, headers=HTMX
     )

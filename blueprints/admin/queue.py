@@ -1,4 +1,4 @@
-"""The moderation queue's page and forms: parse the request, call moderation.py, render.
+"""The moderation queue's page and forms: parse the request, call moderation/, render.
 
 Every form is a plain POST that redirects back to the queue with its filters (the result
 and the Undo button ride in the session to the next page view). htmx sends the same
@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from blueprints.admin import bp
 from blueprints.shared import local_path
+from moderation import decisions
 from moderation import queue as moderation
 from moderation.flags import FLAGS, LABELS
 from web.htmx import is_htmx
@@ -52,8 +53,9 @@ def queue():
 
 
 def item_context():
-    """What every queue item needs, worked out once per request: a page renders 25 items,
-    and translating their texts item by item cost more than the database."""
+    """What every queue item needs, for the queue page and for the items htmx swaps in
+    after a decision: its texts, translated once for the whole page, the reject reasons
+    and the form's token."""
     texts = {
         "kinds": {"solidarity": _("Solidarity message"), "appeal": _("Appeal")},
         "states": {"pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected")},
@@ -85,14 +87,14 @@ def queue_decide():
     decision = request.form.get("decision", "")
     letter_ids = ids(request.form.getlist("letter"))
     try:
-        outcome = moderation.decide(
+        outcome = decisions.decide(
             current_user,
             letter_ids,
             decision,
             reason_id=request.form.get("reason", type=int),
             note=request.form.get("note", ""),
         )
-    except moderation.QueueError as problem:
+    except decisions.QueueError as problem:
         return answer(back, problem_message(problem.code), status=422, problem=True)
     message = decision_message(decision, outcome)
     status = 409 if outcome.refused and not outcome.decided else 200
@@ -112,8 +114,8 @@ def queue_undo():
     """Put back the letters of this moderator's last decision, within the undo window."""
     back = back_path()
     try:
-        restored = moderation.undo(current_user, ids(request.form.getlist("event")))
-    except moderation.QueueError as problem:
+        restored = decisions.undo(current_user, ids(request.form.getlist("event")))
+    except decisions.QueueError as problem:
         return answer(back, problem_message(problem.code), status=409, problem=True)
     message = ngettext(
         "Undone: the message is back in the queue.",
@@ -204,7 +206,7 @@ def problem_message(code):
         "nothing-selected": _("Select at least one message first (x, or its Select box)."),
         "choose-reason": _("Choose a reason to reject."),
         "note-too-long": _(
-            "Please keep the note under %(max)d characters.", max=moderation.NOTE_MAX
+            "Please keep the note under %(max)d characters.", max=decisions.NOTE_MAX
         ),
         "undo-expired": _(
             "Too late to undo. You can still change the decision: find the message under "

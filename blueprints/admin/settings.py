@@ -21,8 +21,8 @@ from flask_babel import ngettext
 from blueprints.admin import admin_only, bp
 from extensions import db
 from models import RejectReason
-from moderation import flags
 from moderation import settings as word_lists
+from moderation.flag_words import DEFAULT_WORDS
 
 REASON_MAX = 200  # RejectReason.text
 WORD_MAX = 100  # FlagWord.word
@@ -92,7 +92,7 @@ def reason_rows(reasons, form=None):
 
 def word_list(language, text=None, error=""):
     words = word_lists.custom_words(language)
-    shown = words or list(flags.DEFAULT_WORDS.get(language, ()))
+    shown = words or list(DEFAULT_WORDS.get(language, ()))
     text = "\n".join(shown) if text is None else text
     return WordList(language, text, bool(words), len(shown), error)
 

@@ -1,0 +1,191 @@
+"""A moderator's decisions: approve or reject letters, one at a time or in bulk, and undo.
+
+A decision on a letter that another moderator holds (queue.py claims letters as they are
+shown) is refused, so two moderators never decide the same letter. Every decision and
+every undo writes its AuditEvent in the same transaction; the decision's event keeps the
+letter's previous state, which is what an undo puts back.
+"""
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from extensions import begin_write, db
+from models import AuditEvent, Letter, RejectReason, utcnow
+from moderation.queue import claim_until
+from staff import audit
+
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+ACTIONS = {"approve": "letter.approve", "reject": "letter.reject"}
+NOTE_MAX = 500
+# The toast hides its Undo button after QUEUE_UNDO_SECONDS; a click in its last second still
+# has to travel, so the server allows a little longer.
+UNDO_GRACE_SECONDS = 3
+
+
+class QueueError(Exception):
+    """A request the queue cannot carry out; `code` says why, for the message."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclasses.dataclass
+class Outcome:
+    decided: list = dataclasses.field(default_factory=list)  # letter ids changed
+    refused: list = dataclasses.field(default_factory=list)  # held by another moderator
+    events: list = dataclasses.field(default_factory=list)  # audit event ids, for undo
+    reason: str = ""
+
+
+def decide(moderator, letter_ids, decision, reason_id=None, note=""):
+    """Approve or reject letters, each with its AuditEvent, all in one transaction.
+
+    A letter that another moderator holds is left as it is and reported in
+    `refused`. The deciding moderator keeps the claim, so the letter is still theirs
+    if they undo. Raises QueueError("nothing-selected" | "choose-reason" | "note-too-long").
+    """
+    if decision not in DECISIONS:
+        raise QueueError("unknown-decision")
+    if not letter_ids:
+        raise QueueError("nothing-selected")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise QueueError("note-too-long")
+    reason = rejection_reason(reason_id) if decision == "reject" else ""
+    now = utcnow()
+    outcome = Outcome(reason=reason)
+    begin_write()
+    events = []
+    for letter in locked_letters(letter_ids, Letter.status == "confirmed"):
+        if held_by_other(letter, moderator.id, now):
+            outcome.refused.append(letter.id)
+            continue
+        previous = {
+            "moderation": letter.moderation,
+            "reject_reason": letter.reject_reason,
+            "moderated_by_id": letter.moderated_by_id,
+            "moderated_at": letter.moderated_at.isoformat() if letter.moderated_at else None,
+        }
+        letter.moderation = DECISIONS[decision]
+        letter.reject_reason = reason
+        letter.moderated_by_id = moderator.id
+        letter.moderated_at = now
+        letter.claimed_by_id = moderator.id
+        letter.claimed_until = claim_until(now)
+        details = {"previous": previous, "kind": letter.kind}
+        if note:
+            details["note"] = note
+        event = audit.record(ACTIONS[decision], letter, reason, actor=moderator, **details)
+        event.created_at = now  # the undo recognises its decision by this time
+        events.append(event)
+        outcome.decided.append(letter.id)
+    db.session.flush()
+    outcome.events = [event.id for event in events]
+    db.session.commit()
+    return outcome
+
+
+def rejection_reason(reason_id):
+    """The text of an active reason from the catalogue, or QueueError("choose-reason")."""
+    found = db.session.scalar(
+        sa.select(RejectReason.text).where(RejectReason.id == reason_id, RejectReason.active)
+    )
+    if not found:
+        raise QueueError("choose-reason")
+    return found
+
+
+def locked_letters(letter_ids, *where):
+    """The letters with these ids, locked for this transaction."""
+    return db.session.scalars(
+        sa.select(Letter)
+        .where(Letter.id.in_(letter_ids), *where)
+        .order_by(Letter.id)  # rows locked in one order everywhere: no deadlocks
+        .with_for_update()
+    ).all()
+
+
+def held_by_other(letter, moderator_id, now):
+    return (
+        letter.claimed_by_id is not None
+        and letter.claimed_by_id != moderator_id
+        and letter.claimed_until is not None
+        and letter.claimed_until >= now
+    )
+
+
+def undo(moderator, event_ids):
+    """Put letters back as they were before this moderator's recent decision.
+
+    Only the moderator's own approve/reject events, for QUEUE_UNDO_SECONDS after them
+    (plus a little grace); a letter decided again since then is left alone. The undo is
+    audited as "letter.undo". Returns the ids of the letters put back (pending again,
+    still claimed by this moderator). Raises QueueError("undo-expired" | "nothing-to-undo").
+    """
+    now = utcnow()
+    begin_write()
+    try:
+        events = undoable_events(moderator, event_ids, now)
+        letters = {
+            letter.id: letter for letter in locked_letters([event.target_id for event in events])
+        }
+        restored = [
+            event.target_id
+            for event in sorted(events, key=lambda event: event.target_id)
+            if restore(letters.get(event.target_id), event, moderator, now)
+        ]
+        if not restored:
+            raise QueueError("nothing-to-undo")
+    except QueueError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return restored
+
+
+def undoable_events(moderator, event_ids, now):
+    """This moderator's decision events among `event_ids`, all still within the window."""
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.id.in_(event_ids or [0]),
+            AuditEvent.actor_id == moderator.id,
+            AuditEvent.action.in_(ACTIONS.values()),
+        )
+    ).all()
+    if not events:
+        raise QueueError("nothing-to-undo")
+    window = timedelta(seconds=current_app.config["QUEUE_UNDO_SECONDS"] + UNDO_GRACE_SECONDS)
+    if any(now - event.created_at > window for event in events):
+        raise QueueError("undo-expired")
+    return events
+
+
+def restore(letter, event, moderator, now):
+    """Put the letter back as `event` found it; False when it was undone already, or
+    decided again since (its decision is no longer this event's)."""
+    if letter is None or (letter.moderated_at, letter.moderated_by_id) != (
+        event.created_at,
+        moderator.id,
+    ):
+        return False
+    previous = event.details["previous"]
+    letter.moderation = previous["moderation"]
+    letter.reject_reason = previous["reject_reason"]
+    letter.moderated_by_id = previous["moderated_by_id"]
+    at = previous["moderated_at"]
+    letter.moderated_at = datetime.fromisoformat(at) if at else None
+    letter.claimed_by_id = moderator.id
+    letter.claimed_until = claim_until(now)
+    audit.record(
+        "letter.undo",
+        letter,
+        actor=moderator,
+        undoes=event.id,
+        undone=event.action,
+        restored=previous["moderation"],
+    )
+    return True

@@ -1,7 +1,9 @@
--- wrk script that posts letters: every request reuses one session cookie and CSRF token
--- and sends a new email address (tag, thread number and a counter), so that each one is a
--- first letter. Arguments (after "--"): cookie header, url-encoded form fields without the
--- email, tag. Counts response statuses like wrk_get.lua ("STATUS <code> <count>" lines).
+-- wrk script that posts letters as a browser posts the case page's form: same-origin
+-- Fetch Metadata and Origin headers, the page's hidden fields, its cookie if it set one,
+-- and a new email address (tag, thread number and a counter) each time, so that each one
+-- is a first letter. Arguments (after "--"): cookie header (may be empty), url-encoded
+-- form fields without the email, tag, origin. Counts response statuses like wrk_get.lua
+-- ("STATUS <code> <count>" lines).
 
 local threads = {}
 local next_thread = 0
@@ -18,8 +20,12 @@ function init(args)
    fields = args[2]
    tag = args[3]
    wrk.method = "POST"
-   wrk.headers["Cookie"] = args[1]
+   if args[1] ~= "" then
+      wrk.headers["Cookie"] = args[1]
+   end
    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+   wrk.headers["Sec-Fetch-Site"] = "same-origin"
+   wrk.headers["Origin"] = args[4]
 end
 
 function request()

@@ -1,9 +1,6 @@
 """Flask extensions, created unbound here and bound in create_app."""
 
-import fcntl
 import hashlib
-import os
-from contextlib import contextmanager
 from functools import wraps
 
 from flask_babel import Babel
@@ -16,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, want_bytes
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 naming_convention = {
@@ -94,79 +91,31 @@ class Serializer(URLSafeTimedSerializer):
 def configure_sqlite(engine):
     """WAL, a busy timeout and explicit transactions for the embedded SQLite database.
 
-    pysqlite's own transaction handling is switched off so that a write operation
-    can open its transaction with BEGIN IMMEDIATE (see begin_write), holding the
-    writer lock (see sqlite_writer) until it commits or rolls back.
+    SQLAlchemy's recipe for pysqlite (its SQLite dialect documentation, "Transactions with
+    SQLite and the sqlite3 driver"): the driver's own BEGIN handling is switched off when a
+    connection opens, and SQLAlchemy's begin event emits BEGIN itself; the driver still
+    commits and rolls back. A write transaction (begin_write) asks for BEGIN IMMEDIATE, so
+    it takes the writer lock before it reads anything: two writers then queue on the busy
+    timeout instead of one failing with "database is locked" when it upgrades a read.
     """
-    from sqlalchemy import event
-
-    database = engine.url.database
-    lock_path = database + "-writer.lock" if database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, record):
+    def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA busy_timeout=10000")  # a writer waits for the one before
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync at checkpoints
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-        if lock_path:
-            record.info["writer_lock"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    @event.listens_for(engine, "close")
-    def on_close(_dbapi_connection, record):
-        if "writer_lock" in record.info:
-            os.close(record.info.pop("writer_lock"))
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        if conn.get_execution_options().get("sqlite_immediate"):
-            writer = sqlite_writer(conn.connection)
-            writer.__enter__()
-            conn.info["sqlite_writer"] = writer
-        else:
-            conn.exec_driver_sql("BEGIN")
-
-    def end(conn, problem=None):
-        """Finish the transaction here, so that the lock is released only after it."""
-        writer = conn.info.pop("sqlite_writer", None)
-        if writer is not None:
-            writer.__exit__(problem, None, None)
-        elif conn.connection.dbapi_connection.in_transaction:
-            conn.exec_driver_sql("ROLLBACK" if problem else "COMMIT")
-
-    event.listen(engine, "commit", lambda conn: end(conn))
-    event.listen(engine, "rollback", lambda conn: end(conn, RuntimeError))
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-@contextmanager
-def sqlite_writer(pooled_connection):
-    """One SQLite write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on error.
-
-    Writers first queue on an flock of a file next to the database: the kernel wakes
-    the next one the moment a writer finishes, where SQLite's busy handler has it
-    sleep and poll (up to 100 ms a time), which under load cost more than the writes.
-    The lock belongs to the process, so a crash releases it.
-    """
-    lock = pooled_connection.info.get("writer_lock")
-    dbapi_connection = pooled_connection.dbapi_connection
-    if lock is not None:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        dbapi_connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield dbapi_connection
-        except BaseException:
-            if dbapi_connection.in_transaction:
-                dbapi_connection.execute("ROLLBACK")
-            raise
-        if dbapi_connection.in_transaction:
-            dbapi_connection.execute("COMMIT")
-    finally:
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+WRITE_OPTION = "sqlite_immediate"  # the execution option begin_write sets
 
 
 def begin_write():
@@ -177,4 +126,4 @@ def begin_write():
     """
     if db.session().in_transaction():
         db.session.commit()
-    db.session.connection(execution_options={"sqlite_immediate": True})
+    db.session.connection(execution_options={WRITE_OPTION: True})

@@ -7,11 +7,16 @@ from extensions import db
 from models import Case, CaseCounter
 
 
+def dialect_insert():
+    """The database's own insert(), which has on_conflict_do_update (an upsert): both
+    PostgreSQL's and SQLite's take the same arguments."""
+    dialect = db.session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def add_to_counter(case_id, n=1):
     """Add to one random shard of the case's counter (an upsert on both databases)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CaseCounter).values(
+    statement = dialect_insert()(CaseCounter).values(
         case_id=case_id, shard=CaseCounter.random_shard(), count=n
     )
     statement = statement.on_conflict_do_update(

@@ -1,7 +1,6 @@
 """Flask extensions, created unbound here and bound in create_app."""
 
 import hashlib
-from functools import wraps
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -31,27 +30,6 @@ mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
 login_manager = LoginManager()
-
-
-def rate_limit(limit_value):
-    """limiter.limit(limit_value) on a public view that takes letters, skipped outright
-    while rate limits are off (RATELIMIT_ENABLED; say, behind an edge that limits). Even
-    then Flask-Limiter's decorator resolves and evaluates the view's limits on every call,
-    which cost a fourteenth of a letter submission (measured with limits off, as
-    bench/http_bench.py runs). One limit per view: Flask-Limiter counts stacked limits
-    once only when its own decorators sit on top of each other.
-    """
-
-    def decorate(view):
-        limited = limiter.limit(limit_value)(view)
-
-        @wraps(view)
-        def limit_when_enabled(*args, **kwargs):
-            return (limited if limiter.enabled else view)(*args, **kwargs)
-
-        return limit_when_enabled
-
-    return decorate
 
 
 class Signer(TimestampSigner):

@@ -42,7 +42,7 @@ from blueprints.shared import (
     store_letter,
     visible_case,
 )
-from extensions import csrf, db, rate_limit
+from extensions import csrf, db, limiter
 from letters.forms import EmbedLetterForm, read_letter
 from models import KINDS
 from web import caching
@@ -177,7 +177,7 @@ def token_refusal(token, problem, case_id, partner_id, kind):
 
 @bp.post("/embed/<partner_slug>/<slug>/letters/<kind>")
 @csrf.exempt  # no cookie arrives in a third-party frame: the form token and Origin instead
-@rate_limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(partner_slug, slug, kind):
     """Take a letter from the framed form; the partner comes from the signed token."""
     check_kind(kind)

@@ -32,7 +32,7 @@ from blueprints.shared import (
     store_letter,
     visible_case,
 )
-from extensions import db, rate_limit
+from extensions import db, limiter
 from letters.forms import (
     INVALID_EMAIL,
     LetterForm,
@@ -107,7 +107,7 @@ def render_form(case, form, status, problem=None):
 
 
 @bp.post("/cases/<slug>/letters/<kind>")
-@rate_limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(slug, kind):
     check_kind(kind)
     case_id, status, _languages = case_summary(slug)
@@ -220,7 +220,7 @@ def confirmed(slug):
 
 
 @bp.post("/confirm/resend")
-@rate_limit("10 per hour")
+@limiter.limit("10 per hour")
 def resend():
     """A new confirmation link, for an expired link or by address. Says the same either way."""
     token = request.form.get("token", "")

@@ -5,14 +5,12 @@ w4r_bench on 127.0.0.1:5432 (user postgres), dropped and created again.
 """
 
 import sqlite3
-import sys
 from contextlib import closing
 from pathlib import Path
 
-from http_common import PG_DATABASE, ROOT
+from http_common import PG_DATABASE
 
-sys.path.insert(0, str(ROOT))
-from models import COUNTER_SHARDS  # found through the sys.path entry above
+from models import COUNTER_SHARDS  # http_common put the repository on sys.path
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LETTERS_TO_LOAD = 1_000_000

@@ -5,7 +5,7 @@ import json
 import statistics
 
 from http_common import CASE_PATH, CASE_SLUG, RESULTS
-from http_wrk import NOISY_PCT
+from http_wrk import NOISY_PCT, cache_shares
 
 TARGETS = [  # (name, numerator, denominator, minimum), from issue 11
     ("b/a", "case_page", "bare", 0.5),
@@ -43,6 +43,12 @@ def summarize(runs):
         ],
         "rounds": runs,
     }
+    cache = {}
+    for run in runs:
+        for value, count in run.get("cache", {}).items():
+            cache[value] = cache.get(value, 0) + count
+    if cache:
+        summary["cache"] = cache
     if "letters_stored" in runs[0]:
         summary["letters_stored"] = sum(run["letters_stored"] for run in runs)
     return summary
@@ -118,6 +124,9 @@ def database_lines(db_name, results):
             f"{'':<11} (e), (f): the case page is {results['page_bytes']:,} bytes "
             "(uncompressed, as wrk asks); (f) serves a file as big from /static/"
         )
+    if "cache" in results.get("case_page_nginx", {}):
+        shares = cache_shares(results["case_page_nginx"]["cache"])
+        lines.append(f"{'':<11} (e): nginx's X-Cache-Status over all rounds: {shares}")
     if "load" in results:
         load = results["load"]
         lines.append(

@@ -167,7 +167,7 @@ class Gunicorn(Server):
 class Nginx(Server):
     """Debian's nginx with `conf` (deploy/nginx.conf), in front of `upstream` (a Gunicorn).
 
-    The conf's placeholders are filled in (see render_nginx_conf) and everything nginx
+    The conf's placeholders are filled in by deploy/render_nginx_conf.py and everything nginx
     reads or writes (conf, pid, logs, cache, the files of /static/: `static_files`,
     {name: text}) goes to a temporary folder of its own, removed when it stops, so that
     it runs beside anything else and needs no root.
@@ -201,25 +201,16 @@ class Nginx(Server):
             "STATIC_ROOT": str(static_root),
             "CACHE_DIR": str(self.folder / "cache"),
         }
+        # deploy/ holds the renderer operators use: the bench fills the conf the same way.
+        from deploy.render_nginx_conf import render
+
         conf_path = self.folder / "nginx.conf"
-        conf_path.write_text(render_nginx_conf(template, values))
+        conf_path.write_text(render(values, template))
         return conf_path
 
     def stop(self):
         super().stop()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def render_nginx_conf(template, values):
-    """An nginx conf (deploy/nginx.conf) with its ${NAME} placeholders filled in from `values`.
-
-    Only those names are replaced, so nginx's own $variables stay as they are; a
-    placeholder the bench does not know is an error rather than a broken conf."""
-    rendered = re.sub(r"\$\{([A-Z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
-    unknown = sorted(set(re.findall(r"\$\{([A-Z_]+)\}", rendered)))
-    if unknown:
-        raise CheckFailed(f"the nginx conf has placeholders the bench cannot fill: {unknown}")
-    return rendered
 
 
 def main_directives(conf, folder):

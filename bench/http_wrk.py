@@ -35,8 +35,8 @@ def run_wrk(args, url, script, duration, lua_args=()):
 
 
 def parse_wrk(output):
-    """requests/s, p50 and p99 in ms, request count, the statuses the script counted
-    ("STATUS <code> <count>" lines) and wrk's own error counts."""
+    """requests/s, p50 and p99 in ms, request count, the statuses and cache statuses the
+    script counted ("STATUS <code> <count>", "CACHE <value> <count>") and wrk's errors."""
 
     def number(pattern, default=None):
         match = re.search(pattern, output, re.MULTILINE)
@@ -61,15 +61,18 @@ def parse_wrk(output):
             ("0", "0", "0", "0"),
         )
     )
-    statuses = {}
+    statuses, cache = {}, {}
     for status, count in re.findall(r"^STATUS (\d+) (\d+)$", output, re.MULTILINE):
         statuses[int(status)] = statuses.get(int(status), 0) + int(count)
+    for value, count in re.findall(r"^CACHE (\S+) (\d+)$", output, re.MULTILINE):
+        cache[value] = cache.get(value, 0) + int(count)
     return {
         "requests_per_s": rps,
         "p50_ms": p50,
         "p99_ms": p99,
         "requests": requests,
         "statuses": statuses,
+        "cache": cache,  # X-Cache-Status values (nginx), if the answers had that header
         "non_2xx_3xx": non_ok,
         "socket_errors": socket_errors,
     }
@@ -187,6 +190,8 @@ def measure_get(args, servers, url, tag, expected=200):
 def log_result(tag, result):
     """One progress line for one run of a measurement."""
     stored = f", {result['letters_stored']} letters stored" if "letters_stored" in result else ""
+    if result.get("cache"):
+        stored += f", nginx cache: {cache_shares(result['cache'])}"
     parts = ", ".join(
         f"{name} {ms}" for name, ms in result["cpu_ms_per_request_by_part"].items() if ms
     )
@@ -195,3 +200,10 @@ def log_result(tag, result):
         f"server {result['server_cpu_ms_per_request']} CPU ms/request ({parts}), "
         f"other load {result['other_load_pct']} %{stored}"
     )
+
+
+def cache_shares(counts):
+    """ "HIT 99.8 %, MISS 0.2 %": the X-Cache-Status values seen, most frequent first."""
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return ", ".join(f"{value} {count / total * 100:.1f} %" for value, count in ranked)

@@ -43,7 +43,7 @@ from blueprints.shared import (
     visible_case,
 )
 from extensions import csrf, db, limiter
-from letters.forms import EmbedLetterForm, read_letter
+from letters.forms import EmbedLetterForm
 from models import KINDS
 from web import caching
 from web.htmx import fragment_or_page, is_htmx
@@ -198,9 +198,7 @@ def submit(partner_slug, slug, kind):
     refused = token_refusal(token, problem, case_id, partner.id, kind)
     if refused:
         return refuse(*refused)
-    letter, errors = read_letter(request.form, kind)
-    form.with_errors(errors)
-    refused = letter_refusal(status, errors)
+    refused = letter_refusal(status, form)
     if refused:  # nothing was spent: the form keeps its token
         return refuse(*refused, keep_token=True)
     try:
@@ -212,7 +210,7 @@ def submit(partner_slug, slug, kind):
     if not spent:
         return refuse(409, ALREADY_SENT)
     seconds_shown = time.time() - token.shown_at
-    refused = store_letter(slug, case_id, letter, seconds_shown, partner_id=token.partner_id)
+    refused = store_letter(slug, case_id, form, seconds_shown, partner_id=token.partner_id)
     if refused:
         return refuse(*refused)
     if is_htmx():

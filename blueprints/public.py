@@ -33,13 +33,7 @@ from blueprints.shared import (
     visible_case,
 )
 from extensions import db, limiter
-from letters.forms import (
-    INVALID_EMAIL,
-    LetterForm,
-    normalized_email,
-    read_letter,
-    seconds_since_started,
-)
+from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
 from web import caching
 from web.htmx import fragment_or_page, is_htmx
@@ -77,11 +71,10 @@ def case(slug):
 def render_case(slug, language):
     """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
-    started = caching.CSRF_SLOT
     return render_template(
         "public/case.html",
         case=case,
-        forms={kind: blank_form(case, kind, language, started) for kind in KINDS},
+        forms={kind: blank_form(case, kind, language) for kind in KINDS},
         count=letters.case_count(case.id),
         language=language,
         csrf_token=lambda: caching.CSRF_SLOT,
@@ -111,12 +104,12 @@ def render_form(case, form, status, problem=None):
 def submit(slug, kind):
     check_kind(kind)
     case_id, status, _languages = case_summary(slug)
-    letter, errors = read_letter(request.form, kind)
-    refused = letter_refusal(status, errors) or store_letter(
-        slug, case_id, letter, seconds_since_started(letter["started"])
+    form = LetterForm(kind)
+    refused = letter_refusal(status, form) or store_letter(
+        slug, case_id, form, form.seconds_shown()
     )
     if refused:
-        return render_form(visible_case(slug), LetterForm(kind).with_errors(errors), *refused)
+        return render_form(visible_case(slug), form, *refused)
     if is_htmx():
         return thanks_response(visible_case(slug), kind)
     return redirect(url_for(".thanks", slug=slug, kind=kind), 303)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import letters
 from extensions import db
-from letters.forms import INVALID_EMAIL, LetterForm, looks_automated, normalized_email
+from letters.forms import LetterForm, sent_too_fast, started_token
 from models import KINDS, Case
 from web import caching
 
@@ -88,34 +88,41 @@ def check_kind(kind):
         abort(404)
 
 
-def blank_form(case, kind, language, started=None, form_class=LetterForm, **data):
-    """A new form of `kind`, the appeal prefilled in `language`; `data` fills other fields."""
+def blank_form(case, kind, language, form_class=LetterForm, **data):
+    """A new form of `kind`, the appeal prefilled in `language`; `data` fills other fields.
+
+    A public form carries the time it was shown, signed (`started`)."""
     data = {"language": language, **data}
     if kind == "appeal":
         data["body"] = case.template_for(language)
     form = form_class(kind, formdata=None, data=data)
-    if started:
-        form.started.data = started
+    if "started" in form:
+        form.started.data = started_token()
     return form
 
 
-def letter_refusal(status, errors):
+def letter_refusal(status, form):
     """Why a submitted letter cannot be taken as it is, as (status code, problem), or None:
-    the case is closed, or a field needs fixing (each field says what)."""
+    the case is closed, or a field needs fixing (each field then says what)."""
+    valid = form.validate()  # first, so that a closed case's form shows its errors too
     if status == "closed":
         return 409, CASE_CLOSED
-    if errors:
+    if not valid:
         return 422, None
     return None
 
 
-def store_letter(slug, case_id, letter, seconds_shown, partner_id=None):
-    """Store a valid letter and its email, unless the form looks automated: bots get the
-    same answer and nothing is stored. (503, problem) when the database fails, else None."""
-    if looks_automated(letter, seconds_shown):
+def store_letter(slug, case_id, form, seconds_shown, partner_id=None):
+    """Store a valid letter and its email; (503, problem) when the database fails, else None.
+
+    A filled honeypot gets the same answer and nothing is stored: people never see that
+    field. A letter sent too fast after its form was shown (or with no trustworthy time)
+    is stored all the same, flagged "fast" for moderators: nothing a person sends is lost.
+    """
+    if form.leave_empty.data:
         return None
     try:
-        letters.submit_letter(case_id, letter, partner_id)
+        letters.submit_letter(case_id, form.letter(), partner_id, fast=sent_too_fast(seconds_shown))
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a letter for case %s", slug)
@@ -124,10 +131,11 @@ def store_letter(slug, case_id, letter, seconds_shown, partner_id=None):
 
 
 def email_check(form):
-    """The email field's message alone: empty, or what is wrong with the address."""
+    """The email field's message alone: empty, or what is wrong with the address. An
+    empty field says nothing yet: the supporter may not have reached it."""
     errors = []
-    if form.email.data and normalized_email(form.email.data) is None:
-        errors = [INVALID_EMAIL]
+    if form.email.data and not form.email.validate(form):
+        errors = form.email.errors
     return render_template("partials/_field_error.html", field=form.email, errors=errors)
 
 

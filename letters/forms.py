@@ -1,7 +1,7 @@
-"""The supporter's letter form: every limit is checked here, on the server."""
+"""The supporter's letter form: one WTForms form renders it and checks every limit, on
+the server; the country list for its select."""
 
 import re
-import secrets
 import time
 import unicodedata
 from functools import lru_cache
@@ -9,16 +9,15 @@ from functools import lru_cache
 import pycountry
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, g, session
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, TimestampSigner
 from markupsafe import Markup
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Regexp, ValidationError
 
-from extensions import Serializer
 from models import BODY_MAX, CITY_MAX, EMAIL_MAX, NAME_MAX
 
 
@@ -73,49 +72,43 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def csrf_token():
-    """Flask-WTF's generate_csrf(), with its serializer built once instead of per call.
-
-    Same session key, salt and token format, so CSRFProtect validates the token as its own.
-    Building the serializer was half the cost of a cached page view, and every visitor to
-    a case page needs a token.
-    """
-    token = g.get("csrf_token")
-    if token is None:
-        raw = session.get("csrf_token")
-        if raw is None:
-            raw = session["csrf_token"] = secrets.token_hex(20)  # as random as Flask-WTF's
-        token = g.csrf_token = csrf_serializer(current_app.secret_key).dumps(raw)
-    return token
+def normalize_email(value):
+    """A WTForms filter: the address as it is stored, or as typed when it is not one
+    (the Email validator then says so, and the form shows it back unchanged)."""
+    return (normalized_email(value) if value else None) or value
 
 
-@lru_cache(maxsize=4)
-def csrf_serializer(secret_key):
-    return Serializer(secret_key, salt="wtf-csrf-token")
+# When the form was shown, signed: a letter sent sooner than MIN_FILL_SECONDS after that,
+# or with a missing or forged time, is flagged "fast" for moderators (never dropped).
+# Pages are cached and shared, so this is the time the page was rendered: a cached page
+# only makes a letter look slower, never faster.
+STARTED_SALT = "letter-form-started"
 
 
-def form_started_token():
-    """A signed time stamp put in the form, to tell a person from a script that posts at once.
+def started_signer():
+    return TimestampSigner(current_app.secret_key, salt=STARTED_SALT)
 
-    The CSRF token is one already (itsdangerous signs the time with it), so the form
-    carries it twice rather than paying for a second signature on every page view.
-    The field keeps its first value when the form comes back with errors.
-    """
-    return csrf_token()
+
+def started_token():
+    """What a new form's `started` field carries: now, signed."""
+    return started_signer().sign("letter-form").decode()
 
 
 def seconds_since_started(token):
     """Seconds since the form was shown, or None when the token is missing or forged."""
     try:
-        _, signed_at = csrf_serializer(current_app.secret_key).loads(
-            token or "", return_timestamp=True
-        )
+        _value, signed_at = started_signer().unsign(token or "", return_timestamp=True)
     except BadSignature:
         return None
     return time.time() - signed_at.timestamp()
 
 
-REQUIRED = ("name", "email", "country", "body", "consent_privacy")
+def sent_too_fast(seconds_shown):
+    """Whether a letter came sooner after its form was shown than a person writes one
+    (None: the time is missing or forged, which no browser sends)."""
+    return seconds_shown is None or seconds_shown < current_app.config["MIN_FILL_SECONDS"]
+
+
 COUNTRY_CODES = frozenset(code for code, _name in country_choices("en"))
 # Names and cities are one line (a line break could forge an email header): no control
 # characters (Unicode's Cc) nor line or paragraph separators (Zl, Zp). Message bodies keep
@@ -127,7 +120,7 @@ CANNOT_SEND = _l("This message contains characters we cannot send.")
 
 
 def single_line(form, field):
-    """The same rule as a WTForms validator, for the staff's forms."""
+    """A WTForms validator: one line of text (names, cities; the staff's forms too)."""
     if field.data and LINE_BREAKS.search(field.data):
         raise ValidationError(ONE_LINE)
 
@@ -137,135 +130,106 @@ def no_control_characters(form, field):
         raise ValidationError(CANNOT_SEND)
 
 
-LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
-FALSE_VALUES = ("", "false")  # how a checkbox reads as unticked, as WTForms' BooleanField
+def body_length(form, field):
+    """The message's limit depends on its kind (appeals are longer)."""
+    limit = BODY_MAX[form.kind]
+    if field.data and len(field.data) > limit:
+        raise ValidationError(_l("Please keep it under %(max)d characters.", max=limit))
 
 
-def read_letter(formdata, kind):
-    """A posted letter form: (letter, errors).
-
-    `letter` holds each field of the form cleaned as it is stored (kind, name, email,
-    country, city, body, language, the consents, and the honeypot and start token);
-    `errors` maps a field's name to its message, and is empty when the letter can be
-    stored. Every limit of the letter form is checked here, on the server.
-
-    A plain function rather than WTForms validators: building and validating a WTForms
-    form took about 200 µs of a submission's 650 in Python (bench/http_bench.py), for
-    what these few lines do. LetterForm is built only to show a form again, with these
-    errors (LetterForm.with_errors).
-    """
-
-    def value(name, default=""):
-        return formdata.get(f"{kind}-{name}", default)
-
-    letter = {
-        "kind": kind,
-        "name": value("name").strip(),
-        "email": value("email").strip(),
-        "country": value("country"),
-        "city": value("city").strip(),
-        "body": value("body").strip(),
-        "language": value("language", "en"),
-        "consent_privacy": value("consent_privacy") not in FALSE_VALUES,
-        "consent_contact": value("consent_contact") not in FALSE_VALUES,
-        "website": value("website"),
-        "started": value("started"),
-    }
-    errors = {}
-    name, email, city, body = letter["name"], letter["email"], letter["city"], letter["body"]
-    if not name:
-        errors["name"] = _l("Please tell us your name.")
-    elif len(name) > NAME_MAX:
-        errors["name"] = _l("Please keep your name under %(max)d characters.", max=NAME_MAX)
-    elif LINE_BREAKS.search(name):
-        errors["name"] = ONE_LINE
-    if not email:
-        errors["email"] = _l("Please enter your email address.")
-    elif len(email) > EMAIL_MAX:
-        errors["email"] = _l("This email address is too long.")
-    elif (normalized := normalized_email(email)) is None:
-        errors["email"] = INVALID_EMAIL
-    else:
-        letter["email"] = normalized
-    if not letter["country"]:
-        errors["country"] = _l("Please choose your country.")
-    elif letter["country"] not in COUNTRY_CODES:
-        errors["country"] = _l("Please choose your country from the list.")
-    if len(city) > CITY_MAX:
-        errors["city"] = _l("Please keep the city under %(max)d characters.", max=CITY_MAX)
-    elif LINE_BREAKS.search(city):
-        errors["city"] = ONE_LINE
-    if not body:
-        errors["body"] = _l("Please write your message.")
-    elif CONTROL_CHARACTERS.search(body):
-        errors["body"] = CANNOT_SEND
-    elif len(body) > BODY_MAX[kind]:
-        errors["body"] = _l("Please keep it under %(max)d characters.", max=BODY_MAX[kind])
-    if not LANGUAGE.fullmatch(letter["language"]):
-        errors["language"] = _l("Unknown language.")
-    if not letter["consent_privacy"]:
-        errors["consent_privacy"] = _l("Please agree to the privacy notice so we can send it.")
-    return letter, errors
-
-
-def looks_automated(letter, seconds_shown):
-    """A filled honeypot, or a form sent faster than a person could write it: the seconds
-    since it was shown, or None when that cannot be trusted."""
-    if letter["website"]:
-        return True
-    return seconds_shown is None or seconds_shown < current_app.config["MIN_FILL_SECONDS"]
+# A language tag as the case's templates name them ("en", "pt-BR"); \Z, as $ allows a "\n".
+LANGUAGE = r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?\Z"
 
 
 class LetterForm(FlaskForm):
-    """One appeal or one solidarity message as a page shows it (labels, ids, the values
-    typed and their errors); read_letter checks what is posted. Built with prefix=kind so
-    both fit on a page."""
+    """One appeal or one solidarity message: the fields, their limits and their messages,
+    checked on the server. Built with prefix=kind so both fit on a page.
+
+    No CSRF token: the public pages carry nothing of one visitor, so any cache may keep
+    them; cross-site posts are refused from the browser's Fetch Metadata (web/security.py).
+    """
 
     class Meta:
-        csrf = False  # CSRFProtect checks every POST before the view; no need to twice
+        csrf = False
 
-    name = StringField(_l("Your name"), filters=[strip])
-    email = StringField(_l("Email"), filters=[strip])
-    country = StringField(_l("Country"))  # shown as a <select> of country_options()
-    city = StringField(_l("City (optional)"), filters=[strip])
-    body = TextAreaField(_l("Your message"), filters=[strip])
-    language = HiddenField(default="en")
-    consent_privacy = BooleanField(_l("I agree to the privacy notice."))
+    name = StringField(
+        _l("Your name"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please tell us your name.")),
+            Length(max=NAME_MAX, message=_l("Please keep your name under %(max)d characters.")),
+            single_line,
+        ],
+    )
+    email = StringField(
+        _l("Email"),
+        filters=[strip, normalize_email],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("This email address is too long.")),
+            Email(INVALID_EMAIL),
+        ],
+    )
+    country = StringField(  # shown as a <select> of country_options()
+        _l("Country"),
+        validators=[
+            DataRequired(_l("Please choose your country.")),
+            AnyOf(COUNTRY_CODES, _l("Please choose your country from the list.")),
+        ],
+    )
+    city = StringField(
+        _l("City (optional)"),
+        filters=[strip],
+        validators=[
+            Length(max=CITY_MAX, message=_l("Please keep the city under %(max)d characters.")),
+            single_line,
+        ],
+    )
+    body = TextAreaField(
+        _l("Your message"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please write your message.")),
+            no_control_characters,
+            body_length,
+        ],
+    )
+    language = HiddenField(
+        default="en", validators=[Regexp(LANGUAGE, message=_l("Unknown language."))]
+    )
+    consent_privacy = BooleanField(
+        _l("I agree to the privacy notice."),
+        validators=[DataRequired(_l("Please agree to the privacy notice so we can send it."))],
+    )
     consent_contact = BooleanField(
         _l("Keep me posted about this campaign and other ways to help (optional).")
     )
-    website = StringField(_l("Leave this empty"))  # honeypot: people never see it
-    started = HiddenField()
+    # The honeypot: hidden from people (off-screen, out of the tab order, hidden from
+    # screen readers); a script that fills every field fills it. Named so that no
+    # browser's autofill takes it for a person's name, address or website.
+    leave_empty = StringField(_l("Leave this field empty"))
+    started = HiddenField()  # started_token(), set by a new form
 
     def __init__(self, kind, *args, **kwargs):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
         self.body.max_length = BODY_MAX[kind]
-        for name in REQUIRED:  # marked required for screen readers
-            self[name].flags.required = True
-        if not self.started.data:
-            self.started.data = self.start_token()
 
-    def start_token(self):
-        """What the `started` field carries: the time the form was shown, signed."""
-        return form_started_token()
+    def seconds_shown(self):
+        """Seconds since this form was shown, from its signed `started` field."""
+        return seconds_since_started(self.started.data)
 
-    def with_errors(self, errors):
-        """The form showing read_letter's errors next to their fields."""
-        for name, message in errors.items():
-            self[name].errors = [message]
-        return self
+    def letter(self):
+        """What the form says, as letters.submit_letter takes it."""
+        return {**self.data, "kind": self.kind}
 
 
 class EmbedLetterForm(LetterForm):
     """The letter form inside a partner's frame, where no cookie arrives.
 
-    A signed, expiring, single-use form token (partners.py) stands in for the cookie-bound
-    CSRF token, and carries the time the form was first shown. Nothing here touches the
-    session, so the framed page sets no cookie.
+    A signed, expiring, single-use form token (partners/form_tokens.py) carries the
+    partner's attribution and the time the form was first shown.
     """
 
     form_token = HiddenField()
-
-    def start_token(self):
-        return ""  # the form token carries the time instead
+    started = None  # the form token carries the time instead

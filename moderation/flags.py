@@ -3,7 +3,8 @@
 Solidarity messages go to people in prison or at risk, and moderators read tens of
 thousands a day. These checks put the messages that need a human first: abusive or
 threatening words, links, phone numbers, email addresses, shouting, and (counted in
-the database from `fingerprint`) the same text sent many times. A flag never blocks
+the database from `fingerprint`) the same text sent many times, and letters sent faster
+than a person writes. A flag never blocks
 or drops a letter; it only sorts the queue. The word lists themselves are data, in
 flag_words.py.
 """
@@ -19,7 +20,10 @@ from flask_babel import lazy_gettext as _l
 
 from moderation.flag_words import DEFAULT_WORDS
 
-FLAGS = ("abuse", "link", "phone", "email", "shouting", "repeated")
+# "repeated" is counted by letters.submit in the database; "fast" marks a letter sent
+# sooner after its form was shown than a person writes one (MIN_FILL_SECONDS), or with a
+# missing or forged time: likely a script, kept for a moderator to judge.
+FLAGS = ("abuse", "link", "phone", "email", "shouting", "repeated", "fast")
 
 LABELS = {
     "abuse": _l("Abusive or threatening words"),
@@ -28,6 +32,7 @@ LABELS = {
     "email": _l("Contains an email address"),
     "shouting": _l("Mostly capital letters"),
     "repeated": _l("Same text sent many times"),
+    "fast": _l("Sent too fast for a person (maybe a script)"),
 }
 
 
@@ -258,7 +263,8 @@ def is_shouting(text):
 
 
 def text_flags(text, language, words=None):
-    """The flags one message raises, in FLAGS order ("repeated" is counted elsewhere).
+    """The flags one message's text raises, in FLAGS order ("repeated" and "fast" are
+    found by letters.submit, from the database and the form).
 
     `words` maps a language to its listed words (the admin table); None means
     DEFAULT_WORDS. A message is checked against its own language and English.

@@ -282,15 +282,20 @@ def test_a_closed_case_takes_no_letters_in_the_frame(app, framed, partner_id, ca
     assert stored(app) == []
 
 
-def test_bots_in_the_frame_get_thanks_and_nothing_is_stored(make_app, cases):
+def test_a_letter_sent_at_once_from_the_frame_is_kept_flagged_fast(make_app, cases):
     app = make_app(MIN_FILL_SECONDS=3)
     add_partner(app)
     framed = FramedSupporter(app.test_client())
     at_once = framed.send(htmx=True)  # sent the moment the form was shown
-    honeypot = framed.send(htmx=True, website="http://spam.example")
-    assert at_once.status_code == honeypot.status_code == 200
-    assert "Thank you!" in at_once.get_data(as_text=True)
-    assert stored(app) == []
+    assert at_once.status_code == 200 and "Thank you!" in at_once.get_data(as_text=True)
+    [letter] = stored(app)
+    assert letter.flag_list == ["fast"] and letter.status == "unconfirmed"
+
+
+def test_a_filled_honeypot_in_the_frame_gets_thanks_and_nothing_is_stored(app, framed, partner_id):
+    honeypot = framed.send(htmx=True, leave_empty="http://spam.example")
+    assert honeypot.status_code == 200 and "Thank you!" in honeypot.get_data(as_text=True)
+    assert stored(app) == [] and stored(app, Outbox) == []
 
 
 def test_the_fill_time_comes_from_the_token(make_app, cases, monkeypatch):
@@ -302,7 +307,8 @@ def test_the_fill_time_comes_from_the_token(make_app, cases, monkeypatch):
     fields = framed.form_fields()  # shown a minute ago
     monkeypatch.setattr(timed.time, "time", real_time)
     assert framed.send(fields=fields, htmx=True).status_code == 200
-    assert len(stored(app)) == 1
+    [letter] = stored(app)
+    assert letter.flags == ""
 
 
 def test_a_database_failure_keeps_the_text_in_the_frame(app, framed, partner_id, monkeypatch):

@@ -61,7 +61,7 @@ SOLIDARITY_AR = (
 
 
 def test_flags_are_listed_in_display_order_each_with_a_label():
-    assert FLAGS == ("abuse", "link", "phone", "email", "shouting", "repeated")
+    assert FLAGS == ("abuse", "link", "phone", "email", "shouting", "repeated", "fast")
     assert list(LABELS) == list(FLAGS)
     labels = [str(label) for label in LABELS.values()]
     assert all(labels) and len(set(labels)) == len(labels)

@@ -11,8 +11,7 @@ import secrets
 import time
 
 from flask import current_app
-
-from letters.forms import csrf_token
+from flask_wtf.csrf import generate_csrf as csrf_token
 
 CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)  # where the token goes (form start time too)
 MAX_PAGES = 500

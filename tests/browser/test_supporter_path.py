@@ -201,8 +201,11 @@ def test_every_control_has_a_label_and_the_honeypot_is_out_of_reach(live, page):
             .map(el => el.outerHTML)"""
     )
     assert unlabelled == []
-    honeypot = page.locator("#appeal-website")
-    assert honeypot.get_attribute("tabindex") == "-1"
+    honeypot = page.locator("#appeal-leave_empty")
+    assert (
+        honeypot.get_attribute("tabindex") == "-1"
+        and honeypot.get_attribute("autocomplete") == "off"
+    )
     assert not honeypot.is_visible() or honeypot.bounding_box()["x"] < 0
     # Keyboard: from the message, Tab walks through the fields in reading order.
     page.focus("#appeal-body")

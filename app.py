@@ -13,6 +13,8 @@ from config import Config
 from extensions import (
     Serializer,
     babel,
+    cache,
+    compress,
     configure_sqlite,
     csrf,
     db,
@@ -45,11 +47,12 @@ def create_app(config_class=Config, instance_path=None):
     security.register(app)
 
     import commands
-    from web import errors, templating
+    from web import errors, static_files, templating
 
     errors.register(app)
     commands.register(app)
     templating.register(app)
+    static_files.register(app)
     return app
 
 
@@ -77,6 +80,8 @@ def register_extensions(app):
     # after-request hook for remember-me cookies, which staff never get.
     login_manager.init_app(app, add_context_processor=False)
     app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
+    cache.init_app(app)
+    compress.init_app(app)  # unless COMPRESS_RESPONSES is off (a proxy compresses)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)

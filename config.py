@@ -72,7 +72,20 @@ class Config:
     # refreshed and the supporter presses Send again; nothing typed is lost).
     EMBED_TOKEN_MINUTES = env_int("EMBED_TOKEN_MINUTES", 120)
     COUNTER_POLL_SECONDS = env_int("COUNTER_POLL_SECONDS", 15)
-    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 5)  # 0 turns the page cache off
+    # Caching (web/caching.py, deploy/nginx.conf). Public pages, their counters and
+    # /api/stats may be kept this long by the app and by any cache in front, together:
+    # a staff change shows within it. 0 turns page caching off.
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+    PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 60)  # stale-while-revalidate
+    PAGE_STALE_IF_ERROR_SECONDS = env_int("PAGE_STALE_IF_ERROR_SECONDS", 86400)
+    # Flask-Caching: in each process by default, shared by every process in Redis.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or None
+    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_KEY_PREFIX = "w4r-cache:"  # clearing the cache deletes these keys only
+    # Flask-Compress: off behind a proxy that compresses (deploy/nginx.conf does).
+    COMPRESS_REGISTER = env_bool("COMPRESS_RESPONSES", True)
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br"]  # static files; Flask-Compress cannot stream gzip
     DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
     DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     DELIVERY_BOOKLET_BATCH = env_int("DELIVERY_BOOKLET_BATCH", 3000)  # ~8 s a volume

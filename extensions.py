@@ -3,6 +3,8 @@
 import hashlib
 
 from flask_babel import Babel
+from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,6 +32,8 @@ mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
 login_manager = LoginManager()
+cache = Cache()  # whole public pages and small shared values (web/caching.py)
+compress = Compress()  # gzip or brotli, unless a proxy in front compresses
 
 
 class Signer(TimestampSigner):

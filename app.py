@@ -1,17 +1,12 @@
 """Application factory: wiring only. gunicorn serves `app:app`."""
 
-import hashlib
-import json
 import os
 
-from flask import Flask, current_app, request
-from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from extensions import (
-    Serializer,
     babel,
     cache,
     compress,
@@ -24,6 +19,7 @@ from extensions import (
     migrate,
 )
 from web import locale, security
+from web.sessions import StaffSessionInterface
 
 
 def create_app(config_class=Config, instance_path=None):
@@ -41,10 +37,10 @@ def create_app(config_class=Config, instance_path=None):
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    app.session_interface = SessionInterface()
+    app.session_interface = StaffSessionInterface()
+    security.register(app)  # first, so a cross-site post is refused before anything else
     register_extensions(app)
     register_blueprints(app)
-    security.register(app)
 
     import commands
     from web import errors, static_files, templating
@@ -69,61 +65,16 @@ def database_url(app):
 def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
-    csrf.init_app(app)
-    app.before_request(check_csrf)
+    csrf.init_app(app)  # staff forms; public and embed blueprints are exempt (see them)
     mail.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=locale.select_locale)
-    # Public pages must not read the session, or they answer "Vary: Cookie" and shared
-    # caches keep one copy per visitor. Flask-Login reads it in a context processor (so
-    # templates get current_user lazily instead, in blueprints/admin) and in an
-    # after-request hook for remember-me cookies, which staff never get.
-    login_manager.init_app(app, add_context_processor=False)
-    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
+    login_manager.init_app(app)
     cache.init_app(app)
     compress.init_app(app)  # unless COMPRESS_RESPONSES is off (a proxy compresses)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
-
-
-def check_csrf():
-    """Flask-WTF's CSRF check on every state-changing request (views marked @csrf.exempt
-    excepted). Its own hook looks up those exemptions before it looks at the method, which
-    cost every page view a twentieth of its time."""
-    config = current_app.config
-    if request.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
-        csrf.protect(apply_exemptions=True)
-
-
-class SessionSerializer(TaggedJSONSerializer):
-    """Flask's tagged JSON for sessions. A session that holds only strings (a visitor's
-    CSRF token) is written by json.dumps itself, as Flask would write it: tagging changes
-    nothing there, and on a case page view it cost as much as signing the cookie."""
-
-    def dumps(self, value):
-        if all(type(item) is str for item in value.values()):
-            return json.dumps(value, separators=(",", ":"), sort_keys=True)
-        return super().dumps(value)
-
-
-class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its serializer built once rather than twice a
-    request, and one that skips work a session of a token or two never needs."""
-
-    digest_method = staticmethod(hashlib.sha1)  # Flask's default, hashlib's constructor
-    serializer = SessionSerializer()
-
-    def get_signing_serializer(self, app):
-        if "session_signer" not in app.extensions:
-            flask_serializer = super().get_signing_serializer(app)
-            app.extensions["session_signer"] = Serializer(
-                flask_serializer.secret_keys,
-                salt=flask_serializer.salt,
-                serializer=flask_serializer.serializer,
-                signer_kwargs=flask_serializer.signer_kwargs,
-            )
-        return app.extensions["session_signer"]
 
 
 def register_blueprints(app):

@@ -96,9 +96,13 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    WTF_CSRF_CHECK_DEFAULT = False  # app.py checks every state-changing request itself
+    # Staff forms carry Flask-WTF's token, bound to the session; the token lives as long
+    # as the session. Every state-changing request, staff or public, must also come from
+    # this site's own pages (web/security.py): same-site pages (our other subdomains) too
+    # only when CSRF_ALLOW_SAME_SITE is on.
+    WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_SSL_STRICT = env_bool("WTF_CSRF_SSL_STRICT", True)
+    CSRF_ALLOW_SAME_SITE = env_bool("CSRF_ALLOW_SAME_SITE")
     WTF_I18N_ENABLED = False  # every message is our own, translated with Flask-Babel
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound here and bound in create_app."""
 
-import hashlib
 
 from flask_babel import Babel
 from flask_caching import Cache
@@ -12,8 +11,6 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, want_bytes
 from sqlalchemy import MetaData, event
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -34,40 +31,6 @@ babel = Babel()
 login_manager = LoginManager()
 cache = Cache()  # whole public pages and small shared values (web/caching.py)
 compress = Compress()  # gzip or brotli, unless a proxy in front compresses
-
-
-class Signer(TimestampSigner):
-    """itsdangerous's timestamp signer with its derived keys kept (the secret and salt
-    never change), and SHA-1 given as hashlib's own constructor, which hmac runs in C:
-    the same signatures as the default signer, made with less work."""
-
-    default_digest_method = staticmethod(hashlib.sha1)
-
-    def derive_key(self, secret_key=None):
-        if secret_key is None:
-            secret_key = self.secret_keys[-1]
-        derived = self.__dict__.setdefault("derived_keys", {})
-        if secret_key not in derived:
-            derived[secret_key] = super().derive_key(secret_key)
-        return derived[secret_key]
-
-
-class Serializer(URLSafeTimedSerializer):
-    """itsdangerous's URL-safe timed serializer, for the session and CSRF tokens that every
-    page view signs and every post checks: the same tokens (any URLSafeTimedSerializer
-    reads them), without building a new signer per call or trying to zlib-compress forty
-    bytes."""
-
-    default_signer = Signer
-
-    def dump_payload(self, obj):
-        return base64_encode(want_bytes(self.serializer.dumps(obj, **self.serializer_kwargs)))
-
-    def make_signer(self, salt=None):
-        signers = self.__dict__.setdefault("signers", {})
-        if salt not in signers:
-            signers[salt] = super().make_signer(salt)
-        return signers[salt]
 
 
 def configure_sqlite(engine):

@@ -28,7 +28,6 @@ from werkzeug.exceptions import TooManyRequests
 
 import partners
 from blueprints.shared import (
-    FORM_EXPIRED,
     NOT_SAVED,
     TOO_MANY,
     blank_form,
@@ -47,14 +46,20 @@ from letters.forms import EmbedLetterForm
 from models import KINDS
 from web import caching
 from web.htmx import fragment_or_page, is_htmx
-from web.security import CSP
+from web.security import CSP, CrossSiteRequest
 
 bp = Blueprint("embed", __name__)
+# No cookie arrives in a third-party frame, so no session-bound CSRF token either: each
+# form carries its signed single-use token, and posts must come from the framed page.
+csrf.exempt(bp)
 log = logging.getLogger(__name__)
 
 NOT_FROM_THE_FORM = _l(
     "For your safety we only take letters sent from this form itself, and this one was not, "
     "so nothing was sent. Please use the form below."
+)
+FORM_EXPIRED = _l(
+    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
 )
 FORM_INVALID = _l(
     "We could not check this form, so nothing was sent. We have refreshed it: please press Send again."
@@ -176,7 +181,6 @@ def token_refusal(token, problem, case_id, partner_id, kind):
 
 
 @bp.post("/embed/<partner_slug>/<slug>/letters/<kind>")
-@csrf.exempt  # no cookie arrives in a third-party frame: the form token and Origin instead
 @limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(partner_slug, slug, kind):
     """Take a letter from the framed form; the partner comes from the signed token."""
@@ -247,7 +251,6 @@ def thanks(partner_slug, slug, kind):
 
 
 @bp.post("/embed/<partner_slug>/<slug>/letters/<kind>/check-email")
-@csrf.exempt  # changes nothing; the framed page has no cookie to send
 def check_email(partner_slug, slug, kind):
     """The inline email check of the framed form."""
     check_kind(kind)
@@ -255,9 +258,11 @@ def check_email(partner_slug, slug, kind):
     return email_check(EmbedLetterForm(kind))
 
 
+@bp.errorhandler(CrossSiteRequest)
 @bp.errorhandler(TooManyRequests)
-def too_many(error):
-    """Too many letters from one address: say so in the frame, keeping the text."""
+def submit_problem(error):
+    """A letter posted from another site, or too many letters from one address: say so in
+    the frame, keeping the text."""
     from web.errors import error_page
 
     args = request.view_args or {}
@@ -269,7 +274,8 @@ def too_many(error):
         return error_page(error)
     g.embed_partner = partner
     form = EmbedLetterForm(args["kind"])  # its token was not spent: the form keeps it
-    return render_embed_form(partner, case, form, error.code, TOO_MANY)
+    problem = NOT_FROM_THE_FORM if isinstance(error, CrossSiteRequest) else TOO_MANY
+    return render_embed_form(partner, case, form, error.code, problem)
 
 
 @bp.get("/partners/stats/<token>")

@@ -13,12 +13,11 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import TooManyRequests
 
 import letters
 from blueprints.shared import (
-    FORM_EXPIRED,
     TOO_MANY,
     blank_form,
     case_summary,
@@ -32,16 +31,24 @@ from blueprints.shared import (
     store_letter,
     visible_case,
 )
-from extensions import db, limiter
+from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
 from web import caching
 from web.htmx import fragment_or_page, is_htmx
+from web.security import CrossSiteRequest
 
 bp = Blueprint("public", __name__)
+# Supporters never sign in, so their forms carry no session-bound token: a forged post
+# from another site is refused by what the browser says of its origin (web/security.py).
+csrf.exempt(bp)
 log = logging.getLogger(__name__)
 
-# What a letter form says about a problem with the whole form (the embed shows them too).
+FROM_ANOTHER_SITE = _l(
+    "For your safety we only take letters sent from this site's own form, and this one came "
+    "from another site, so nothing was sent. Please read it below, and press Send if it says "
+    "what you want to say."
+)
 
 
 @bp.get("/")
@@ -138,10 +145,11 @@ def check_email(slug, kind):
     return email_check(LetterForm(kind))
 
 
-@bp.errorhandler(CSRFError)
+@bp.errorhandler(CrossSiteRequest)
 @bp.errorhandler(TooManyRequests)
 def submit_problem(error):
-    """A stale form or too many letters: say so in the form and keep what was typed."""
+    """A letter posted from another site, or too many letters: say so in the form, keep
+    what was typed, store nothing."""
     from web.errors import error_page
 
     kind = (request.view_args or {}).get("kind")
@@ -151,7 +159,7 @@ def submit_problem(error):
     if case is None:
         return error_page(error)
     form = LetterForm(kind)
-    problem = FORM_EXPIRED if isinstance(error, CSRFError) else TOO_MANY
+    problem = FROM_ANOTHER_SITE if isinstance(error, CrossSiteRequest) else TOO_MANY
     return render_form(case, form, error.code, problem)  # Flask-Limiter adds Retry-After
 
 

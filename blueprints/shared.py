@@ -25,11 +25,6 @@ NOT_SAVED = _l(
 )
 
 
-FORM_EXPIRED = _l(
-    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
-)
-
-
 TOO_MANY = _l(
     "You have sent a lot of letters in a short time. Please wait a few minutes and try again: your text is still here."
 )

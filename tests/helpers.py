@@ -35,8 +35,14 @@ def hidden_value(html, name):
     return match.group(1)
 
 
+# What a browser says of a post from one of the site's own pages (the test client's
+# host is http://localhost, TestConfig's BASE_URL).
+SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+
+
 class Supporter:
-    """Fills in a case's letter form the way a browser would, with or without htmx."""
+    """Fills in a case's letter form the way a browser would, with or without htmx: the
+    fields the page gives, and the headers a browser sends with a post from the page."""
 
     def __init__(self, client):
         self.client = client
@@ -44,12 +50,11 @@ class Supporter:
     def form_fields(self, slug, kind):
         page = self.client.get(f"/cases/{slug}").get_data(as_text=True)
         return {
-            f"{kind}-csrf_token": hidden_value(page, f"{kind}-csrf_token"),
             f"{kind}-started": hidden_value(page, f"{kind}-started"),
             f"{kind}-language": "en",
         }
 
-    def submit(self, slug, kind="appeal", htmx=False, fields=None, **values):
+    def submit(self, slug, kind="appeal", htmx=False, fields=None, headers=SAME_ORIGIN, **values):
         data = self.form_fields(slug, kind) if fields is None else dict(fields)
         defaults = {
             "name": "Ada Lovelace",
@@ -62,7 +67,8 @@ class Supporter:
         for key, value in {**defaults, **values}.items():
             if value is not None:
                 data[f"{kind}-{key}"] = value
-        headers = {"HX-Request": "true", "HX-Request-Type": "partial"} if htmx else {}
+        if htmx:
+            headers = {**headers, "HX-Request": "true", "HX-Request-Type": "partial"}
         return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
 
 
@@ -99,9 +105,12 @@ def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
     return client.post("/admin/sign-in", data=data)
 
 
-def csrf_from(client, path):
-    """The CSRF token a signed-in page gives its forms (htmx sends it as X-CSRFToken)."""
-    return hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
+def csrf_from(client, path="/admin/"):
+    """The CSRF token a staff page gives its forms (htmx sends it as X-CSRFToken). The
+    default, the staff entry, gives one to anyone: signed out it leads to the sign-in page,
+    moderators to their queue, admins to the dashboard."""
+    page = client.get(path, follow_redirects=True)
+    return hidden_value(page.get_data(as_text=True), "csrf_token")
 
 
 def staff_client(app, role, email):

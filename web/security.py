@@ -1,4 +1,14 @@
-"""Security headers on every response: CSP, framing, sniffing, referrer, HSTS."""
+"""Security for every request and response: state-changing requests that another site's
+page sent are refused (Fetch Metadata), and every answer carries the security headers
+(CSP, framing, sniffing, referrer, HSTS)."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import Headers, ResponseCacheControl
+from werkzeug.exceptions import Forbidden
+from werkzeug.http import parse_cache_control_header
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -6,9 +16,59 @@ CSP = (
     "frame-ancestors 'none'"
 )
 
+# Methods that change nothing (RFC 9110's safe methods): never refused here.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class CrossSiteRequest(Forbidden):
+    """A state-changing request that a page of another site sent: a forgery, or a copy of
+    one of our forms on another site. Nothing was done."""
+
+    description = _l(
+        "For your safety we only take what is sent from this site's own pages, and this "
+        "came from another site, so nothing was done. Please go back and try again here."
+    )
+
+
+def refuse_cross_site_requests():
+    """A before_request hook: refuse a state-changing request that a browser says came from
+    another site, before any view runs (so nothing is stored).
+
+    The browser's word, as the OWASP CSRF cheat sheet and Go's CrossOriginProtection take
+    it: Sec-Fetch-Site when it is sent (every current browser does), else Origin. Neither
+    can be set by a page's script. A request with neither header is not from a browser, so
+    it is no forgery; it is judged by the other checks (staff posts still need Flask-WTF's
+    token, embed posts their form token).
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if not sent_from_this_site(request.headers, current_app.config):
+        raise CrossSiteRequest()
+
+
+def sent_from_this_site(headers, config):
+    """Whether a request's Fetch Metadata (or, without it, Origin) says that one of our own
+    pages sent it, or that no page did (an address typed in, a bookmark, a script)."""
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        allowed = {"same-origin", "none"}
+        if config["CSRF_ALLOW_SAME_SITE"]:  # pages on our other subdomains may post
+            allowed.add("same-site")
+        return fetch_site in allowed
+    origin = headers.get("Origin")
+    # "Origin: null" (a sandboxed frame, a data: page) is nobody's origin: refused.
+    return origin is None or origin == site_origin(config["BASE_URL"])
+
+
+def site_origin(base_url):
+    """scheme://host[:port] of BASE_URL, as a browser writes it in an Origin header."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
 
 def register(app):
-    """Security headers on every response, and no shared caching of per-visitor pages."""
+    """The cross-site check before every request, and the security headers on every answer."""
+    app.before_request(refuse_cross_site_requests)
     defaults = [
         ("Content-Security-Policy", CSP),
         ("X-Content-Type-Options", "nosniff"),
@@ -22,29 +82,41 @@ def register(app):
 
 
 class SecurityHeaders:
-    """WSGI middleware that adds the default headers a response does not set itself.
+    """WSGI middleware that adds the security headers a response does not set itself.
 
-    Pages that may be framed set their own Content-Security-Policy and get no
-    X-Frame-Options. A response without Cache-Control, or with a public one and a
-    cookie, is private. Working on the final list of headers, it sees the session
-    cookie too, and costs a fraction of an after_request hook (werkzeug's Headers
-    checked every value it added, on every request).
+    A middleware sees the final response, session cookie included, which an after_request
+    hook runs too early to see.
     """
 
     def __init__(self, wsgi_app, defaults):
         self.wsgi_app = wsgi_app
-        self.defaults = [(name.lower(), (name, value)) for name, value in defaults]
+        self.defaults = defaults
 
     def __call__(self, environ, start_response):
         def start_with_headers(status, headers, exc_info=None):
-            present = {name.lower(): value for name, value in headers}
-            if "content-security-policy" not in present:
-                headers.append(("X-Frame-Options", "DENY"))
-            headers.extend(item for key, item in self.defaults if key not in present)
-            cache = present.get("cache-control")
-            if cache is None or ("set-cookie" in present and "public" in cache):
-                headers[:] = [item for item in headers if item[0].lower() != "cache-control"]
-                headers.append(("Cache-Control", "private, no-cache"))
-            return start_response(status, headers, exc_info)
+            headers = Headers(headers)
+            add_security_headers(headers, self.defaults)
+            return start_response(status, headers.to_wsgi_list(), exc_info)
 
         return self.wsgi_app(environ, start_with_headers)
+
+
+def add_security_headers(headers, defaults):
+    """The defaults a response lacks, no framing, and no shared caching of what is private.
+
+    Pages that may be framed (a partner's embed) set their own Content-Security-Policy,
+    whose frame-ancestors name who may frame them, and get no X-Frame-Options. A response
+    that says nothing about caching is private; so is a public one that sets a cookie, which
+    a shared cache would otherwise hand to everyone.
+    """
+    if "Content-Security-Policy" not in headers:
+        headers["X-Frame-Options"] = "DENY"
+    for name, value in defaults:
+        headers.setdefault(name, value)
+    cache = headers.get("Cache-Control")
+    if cache is None or ("Set-Cookie" in headers and is_public(cache)):
+        headers["Cache-Control"] = "private, no-cache"
+
+
+def is_public(cache_control):
+    return parse_cache_control_header(cache_control, cls=ResponseCacheControl).public

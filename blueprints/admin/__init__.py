@@ -30,7 +30,7 @@ NAV = [
 
 @bp.app_context_processor
 def navigation():
-    """The staff navigation and current_user for templates, neither read unless used."""
+    """The staff navigation for templates, made only where a page shows it."""
 
     def admin_nav():
         if not current_user.is_authenticated:
@@ -41,7 +41,7 @@ def navigation():
             if endpoint in current_app.view_functions and (current_user.is_admin or not admins_only)
         ]
 
-    return {"admin_nav": admin_nav, "current_user": current_user}  # a proxy: read when used
+    return {"admin_nav": admin_nav}
 
 
 @bp.before_request

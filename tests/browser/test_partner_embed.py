@@ -10,14 +10,12 @@ proves the blocking is real, and that the probe would see a cookie if it were al
 """
 
 import json
-import threading
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from sites import OtherSite
 
 import partners
 from extensions import db
@@ -53,32 +51,14 @@ COOKIE_PROBE = """() => {
 }"""
 
 
-class Site:
-    """A partner's web site: one page with whatever HTML the test gives it."""
-
-    def __init__(self):
-        self.html = ""
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.url = f"http://localhost:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wsgi(self, environ, start_response):
-        if Request(environ).path == "/partner.css":
-            response = Response(PARTNER_CSS, mimetype="text/css")
-        else:
-            response = Response(self.html, mimetype="text/html")
-        return response(environ, start_response)
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
-
-
 @pytest.fixture
 def sites():
     """The partner's site and a site that is not on its list (another port: another origin)."""
-    partner_site, other_site = Site(), Site()
+    partner_site, other_site = OtherSite(), OtherSite()
+    partner_site.files["/partner.css"] = other_site.files["/partner.css"] = (
+        PARTNER_CSS,
+        "text/css",
+    )
     yield SimpleNamespace(partner=partner_site, other=other_site)
     partner_site.stop()
     other_site.stop()

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound here and bound in create_app."""
 
-
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_compress import Compress

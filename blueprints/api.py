@@ -3,14 +3,20 @@
 from flask import Blueprint, jsonify
 
 import letters
-from blueprints.shared import public_cache, published_cases
+from blueprints.shared import published_cases
+from web import caching
 
 bp = Blueprint("api", __name__)
 
 
 @bp.get("/stats")
 def stats():
-    """The total of confirmed messages and, per published case, its count and goal."""
+    """The total of confirmed messages and, per published case, its count and goal:
+    cached like a public page, and readable by any site's scripts."""
+    return caching.public_page(stats_response)
+
+
+def stats_response():
     cases = published_cases()
     counts = letters.counts_by_case()
     body = {
@@ -26,6 +32,6 @@ def stats():
             for case in cases
         ],
     }
-    response = public_cache(jsonify(body), 30)
+    response = jsonify(body)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -25,7 +25,6 @@ from blueprints.shared import (
     email_check,
     find_visible_case,
     letter_refusal,
-    public_cache,
     published_cases,
     share_url,
     store_letter,
@@ -53,8 +52,7 @@ FROM_ANOTHER_SITE = _l(
 
 @bp.get("/")
 def index():
-    page = caching.cached(("home", caching.visitor_locale()), render_index)
-    return public_cache(make_response(page), 30)
+    return caching.public_page(render_index)
 
 
 def render_index():
@@ -66,17 +64,14 @@ def render_index():
 
 @bp.get("/cases/<slug>")
 def case(slug):
-    """The case page, from the page cache, with this visitor's form tokens put in."""
+    """The case page, the same for everyone: from the cache, with its letter forms."""
     _case_id, _status, languages = case_summary(slug)
     wanted = request.args.get("lang", "")
     language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
-    key = ("case", slug, language, caching.visitor_locale())
-    parts = caching.cached(key, lambda: caching.split_at_slots(render_case(slug, language)))
-    return caching.for_this_visitor(parts)
+    return caching.public_page(lambda: render_case(slug, language), language)
 
 
 def render_case(slug, language):
-    """The case page with placeholders where each visitor's form tokens go."""
     case = visible_case(slug)
     return render_template(
         "public/case.html",
@@ -84,7 +79,6 @@ def render_case(slug, language):
         forms={kind: blank_form(case, kind, language) for kind in KINDS},
         count=letters.case_count(case.id),
         language=language,
-        csrf_token=lambda: caching.CSRF_SLOT,
     )
 
 
@@ -135,7 +129,7 @@ def thanks_response(case, kind):
 @bp.get("/cases/<slug>/thanks/<kind>")
 def thanks(slug, kind):
     check_kind(kind)
-    return thanks_response(visible_case(slug), kind)
+    return caching.public_page(lambda: thanks_response(visible_case(slug), kind))
 
 
 @bp.post("/cases/<slug>/letters/<kind>/check-email")
@@ -165,17 +159,22 @@ def submit_problem(error):
 
 @bp.get("/cases/<slug>/count")
 def case_counter(slug):
-    case = visible_case(slug)
-    page = render_template(
-        "partials/_case_counter.html", case=case, count=letters.case_count(case.id)
-    )
-    return public_cache(make_response(page), 5)
+    """The case's counter alone: cached pages poll it to show the count going up."""
+
+    def render():
+        case = visible_case(slug)
+        count = letters.case_count(case.id)
+        return render_template("partials/_case_counter.html", case=case, count=count)
+
+    return caching.public_page(render)
 
 
 @bp.get("/count")
 def total_counter():
-    page = render_template("partials/_total_counter.html", total=letters.total_count())
-    return public_cache(make_response(page), 5)
+    """The campaign's total alone, polled by the home page."""
+    return caching.public_page(
+        lambda: render_template("partials/_total_counter.html", total=letters.total_count())
+    )
 
 
 def no_referrer(response):
@@ -211,13 +210,18 @@ def confirm_post(token):
 
 @bp.get("/cases/<slug>/confirmed")
 def confirmed(slug):
-    case = visible_case(slug)
-    return render_template(
-        "public/confirmed.html",
-        case=case,
-        count=letters.case_count(case.id),
-        share_url=share_url(case),
-    )
+    """Where a confirmed letter lands: the same for everyone (the token stayed behind)."""
+
+    def render():
+        case = visible_case(slug)
+        return render_template(
+            "public/confirmed.html",
+            case=case,
+            count=letters.case_count(case.id),
+            share_url=share_url(case),
+        )
+
+    return caching.public_page(render)
 
 
 @bp.post("/confirm/resend")
@@ -248,11 +252,11 @@ def resent():
 
 @bp.get("/privacy")
 def privacy():
-    return public_cache(make_response(render_template("public/privacy.html")), 300)
+    return caching.public_page(lambda: render_template("public/privacy.html"))
 
 
 @bp.get("/photos/<path:filename>")
 def photo(filename):
     """Case photos live in instance/photos, outside the code tree."""
     response = send_from_directory(os.path.join(current_app.instance_path, "photos"), filename)
-    return public_cache(response, 86400)
+    return caching.public_cache(response, 86400)  # a new photo gets a new file name

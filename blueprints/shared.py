@@ -1,5 +1,5 @@
 """View helpers that several blueprints share: finding a public case, the letter form's
-answers (public pages and partner embeds), and cache headers."""
+answers (public pages and partner embeds)."""
 
 import logging
 from urllib.parse import urlsplit
@@ -30,13 +30,6 @@ TOO_MANY = _l(
 )
 
 
-def public_cache(response, seconds):
-    """Shared caches may keep pages that carry nothing of one visitor."""
-    response.cache_control.public = True
-    response.cache_control.max_age = seconds
-    return response
-
-
 def find_visible_case(slug):
     """The case if the public may see it (published or closed), else None."""
     return db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
@@ -55,7 +48,8 @@ def share_url(case):
 
 
 def case_summary(slug):
-    """(id, status, letter languages) of a public case, from the page cache."""
+    """(id, status, letter languages) of a public case, kept a few seconds: every letter
+    posted needs it."""
 
     def lookup():
         row = db.session.execute(

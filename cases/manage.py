@@ -6,17 +6,18 @@ change fails, and a replaced or removed one is deleted once the change is commit
 """
 
 import sqlalchemy as sa
-from flask import current_app
 
 from cases import photos
 from extensions import begin_write, db
 from models import Case
 from staff import audit
+from web import caching
 
 
 def forget_cached_pages():
-    """This process shows the change at once; the others within PAGE_CACHE_SECONDS."""
-    current_app.extensions.get("page_cache", {}).clear()
+    """The app's cache forgets every page (every process's when it is Redis); any copy
+    elsewhere is at most PAGE_CACHE_SECONDS old (web/caching.py)."""
+    caching.forget_everything()
 
 
 def create_case(values, photo=None):

@@ -3,12 +3,12 @@ lists. Each save is one transaction with its audit record; a save that changes n
 writes nothing."""
 
 import sqlalchemy as sa
-from flask import current_app
 
 from extensions import begin_write, db
 from models import FlagWord, RejectReason
 from moderation.flag_words import DEFAULT_WORDS
 from staff import audit
+from web import caching
 
 
 def reject_reasons():
@@ -127,5 +127,5 @@ def finish_words(language, **changes):
     db.session.commit()
     # This process checks the next letter with the new list; the others within
     # PAGE_CACHE_SECONDS (letters.flag_words keeps the lists that long).
-    current_app.extensions.get("page_cache", {}).pop(("flag-words",), None)
+    caching.forget(("flag-words",))
     return changes

@@ -1,7 +1,5 @@
 """What a visitor sees: the home page, case pages, the stats API, headers and errors."""
 
-import time
-
 import flask
 import pytest
 
@@ -9,7 +7,6 @@ from cases.demo import CASES
 from extensions import db
 from letters import add_to_counter
 from models import Case
-from web import caching
 
 
 def add_confirmed(app, case_id, n):
@@ -31,13 +28,6 @@ def test_home_lists_every_published_case_with_its_count(app, client, cases):
     assert "Letters work" in page and "Máxima Acuña" in page
 
 
-def test_home_page_is_cacheable_by_shared_caches(client, cases):
-    response = client.get("/")
-    assert response.cache_control.public and response.cache_control.max_age == 30
-    assert "Set-Cookie" not in response.headers
-    assert "Cookie" not in response.headers.get("Vary", "")  # one copy serves everyone
-
-
 def test_case_page_shows_story_target_and_both_forms(client, case_slug):
     page = client.get(f"/cases/{case_slug}").get_data(as_text=True)
     assert "Gustavo Gatica" in page
@@ -55,12 +45,6 @@ def test_case_page_offers_the_letter_in_its_other_languages(client, case_slug):
     assert 'name="appeal-language" type="hidden" value="es"' in page
     unknown = client.get(f"/cases/{case_slug}?lang=<script>").get_data(as_text=True)
     assert "Dear National Prosecutor," in unknown and "<script>" not in unknown
-
-
-def test_case_page_carries_the_form_token_so_it_is_private(client, case_slug):
-    response = client.get(f"/cases/{case_slug}")
-    assert "private" in response.headers["Cache-Control"]
-    assert response.cache_control.public is False
 
 
 @pytest.mark.parametrize("path", ["/cases/secret-draft", "/cases/no-such-case"])
@@ -159,7 +143,7 @@ def test_pages_have_no_inline_script_or_style(client, case_slug):
     for path in ("/", f"/cases/{case_slug}"):
         page = client.get(path).get_data(as_text=True)
         assert "<script>" not in page and " style=" not in page and "<style" not in page
-        assert '<script src="/static/js/htmx-4.0.1.min.js" defer></script>' in page
+        assert '<script src="/static/js/htmx-4.0.1.min.js?v=' in page
 
 
 def test_missing_secret_key_stops_the_app(make_app):
@@ -172,36 +156,3 @@ def test_htmx_error_answers_are_fragments(client, cases):
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert "<html" not in html and 'role="alert"' in html
-
-
-def test_cached_pages_are_rendered_again_after_a_few_seconds(app, make_app, cases, monkeypatch):
-    cached_app = make_app(PAGE_CACHE_SECONDS=5)
-    client = cached_app.test_client()
-    assert "<strong data-count>0</strong>" in client.get("/cases/gustavo-gatica").get_data(
-        as_text=True
-    )
-    add_confirmed(app, cases["gustavo-gatica"], 7)
-    assert "<strong data-count>0</strong>" in client.get("/cases/gustavo-gatica").get_data(
-        as_text=True
-    )
-    later = time.monotonic() + 6
-    monkeypatch.setattr(caching.time, "monotonic", lambda: later)
-    assert "<strong data-count>7</strong>" in client.get("/cases/gustavo-gatica").get_data(
-        as_text=True
-    )
-    assert "7 of 200,000 messages" in client.get("/").get_data(as_text=True)
-
-
-def test_made_up_languages_cannot_flood_the_page_cache(make_app, cases, case_slug):
-    app = make_app(PAGE_CACHE_SECONDS=60)
-    client = app.test_client()
-    for n in range(50):
-        page = client.get(f"/cases/{case_slug}?lang=x{n}").get_data(as_text=True)
-        assert "Dear National Prosecutor," in page
-    client.get(f"/cases/{case_slug}?lang=es")
-    keys = set(app.extensions["page_cache"])
-    assert keys == {
-        ("case-summary", case_slug),
-        ("case", case_slug, "en", "en"),
-        ("case", case_slug, "es", "en"),
-    }

@@ -1,57 +1,137 @@
-"""Pages that are the same for every visitor, kept for a few seconds in each process.
+"""The app's cache (Flask-Caching) and the caching headers of public pages.
 
-A case page carries one value of one visitor: the CSRF token (which also tells when
-the form was shown). It is rendered once with placeholders no text can contain, kept for
-PAGE_CACHE_SECONDS, and each visitor gets a copy with their own values put in. So a
-page view costs the same with ten letters stored or ten million, and a burst of
-visitors after a press story does not render the same page thousands of times.
+Public pages (home, case pages, their counters, privacy, thank-you and confirmed pages)
+and /api/stats are the same for every visitor of a language: they carry no per-visitor
+token and set no cookie. So each is rendered at most once per PAGE_CACHE_SECONDS per
+key, kept in the app's cache (in each process by default, in Redis when CACHE_REDIS_URL
+is set), and answered `Cache-Control: public` so that a cache in front (deploy/nginx.conf,
+a CDN) may keep it too. A burst of visitors after a press story, or thousands of open
+pages polling a counter, then costs the same with ten letters stored or ten million.
+
+A staff change shows within PAGE_CACHE_SECONDS. The max-age a page is sent with counts
+down from when the app rendered it, so the app's copy and any copy kept from it are
+together never older than that; and a staff change empties the app's cache (in every
+process when it is Redis, else in the process that made the change).
 """
 
-import secrets
+import logging
+import math
 import time
 
-from flask import current_app
-from flask_wtf.csrf import generate_csrf as csrf_token
+from flask import current_app, make_response, request
+from flask_babel import get_locale
+from redis.exceptions import RedisError
 
-CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)  # where the token goes (form start time too)
-MAX_PAGES = 500
+from extensions import cache
+from web.htmx import is_htmx
+
+log = logging.getLogger(__name__)
 
 
-def cached(key, render, seconds=None):
-    """The value for `key` (a page, or a small row), made by `render()` at most once per
-    `seconds` (PAGE_CACHE_SECONDS unless given; 0 keeps nothing)."""
-    pages = current_app.extensions.setdefault("page_cache", {})
-    now = time.monotonic()
-    hit = pages.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    html = render()
+def cached(key, make, seconds=None):
+    """make()'s value for `key` (a string, or a tuple of parts), made at most once per
+    `seconds` (PAGE_CACHE_SECONDS unless given; 0 keeps nothing) and kept in the app's
+    cache. For small values that many requests need: a case's status, the abuse word
+    lists, the staff dashboard's figures. A value of None is not kept."""
     if seconds is None:
         seconds = current_app.config["PAGE_CACHE_SECONDS"]
-    if seconds > 0:
-        if len(pages) >= MAX_PAGES:
-            pages.clear()
-        pages[key] = (now + seconds, html)
-    return html
-
-
-def visitor_locale():
-    """The visitor's language, for a cache key: Babel's locale selector itself. A page
-    served from the cache needs nothing else of Babel, and get_locale()'s per-request
-    bookkeeping cost five times as much as the selector."""
-    return str(current_app.extensions["babel"].locale_selector())
+    if seconds <= 0:
+        return make()
+    key = key_text(key)
+    value = read(key)
+    if value is None:
+        value = make()
+        keep(key, value, seconds)
+    return value
 
 
 def forget(key):
-    """Drop `key` from this process's cache, after a change its value must show at once."""
-    current_app.extensions.get("page_cache", {}).pop(key, None)
+    """Drop `key` from the app's cache, after a change its value must show at once."""
+    try:
+        cache.delete(key_text(key))
+    except RedisError:
+        log.exception("could not drop %r from the cache", key)
 
 
-def for_this_visitor(parts):
-    """A cached page, kept as its bytes split where the token goes, with this visitor's
-    CSRF token put in."""
-    return csrf_token().encode().join(parts)
+def forget_everything():
+    """Empty the app's cache after a staff change to what public pages show (a case
+    edited, published, closed or moved). Only this app's keys (CACHE_KEY_PREFIX)."""
+    try:
+        cache.clear()
+    except RedisError:
+        log.exception("could not empty the cache")
 
 
-def split_at_slots(page):
-    return page.encode().split(CSRF_SLOT.encode())
+def public_page(render, *variant):
+    """A public page's response, from the app's cache when it holds one.
+
+    `render()` makes the page (its text or a response); `variant` names what else of
+    the request it depends on (the case page's letter language, checked against the
+    case's languages). The key is the path, that variant, whether htmx asked for a
+    fragment, and the visitor's language while it is not in the URL. The query string
+    itself is not in the key, so made-up query strings cannot flood the cache.
+    """
+    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    key = page_key(variant)
+    kept = read(key) if seconds > 0 else None
+    if kept is not None:
+        response, rendered_at = kept
+        fresh_for = seconds - math.ceil(time.time() - rendered_at)
+        if fresh_for > 0:  # in its last second it is rendered again, for a whole max-age
+            return public_cache(response, fresh_for)
+    response = make_response(render())
+    if response.status_code != 200:
+        return response  # never kept, nor offered to other caches
+    if len(current_app.config["LANGUAGES"]) > 1:
+        # The language comes from Accept-Language while it is not in the URL.
+        response.vary.add("Accept-Language")
+    if seconds > 0:
+        keep(key, (response, time.time()), seconds)
+    return public_cache(response, seconds)
+
+
+def page_key(variant):
+    parts = ["page", request.path, *variant, "fragment" if is_htmx() else "whole"]
+    return ":".join([*map(str, parts), str(get_locale())])
+
+
+def public_cache(response, seconds=None):
+    """Let browsers and shared caches keep `response`, which carries nothing of one
+    visitor, for `seconds` (PAGE_CACHE_SECONDS unless given); serve it stale while they
+    fetch a fresh copy (PAGE_STALE_SECONDS), and while the app fails
+    (PAGE_STALE_IF_ERROR_SECONDS). 0 seconds: they must ask again each time."""
+    config = current_app.config
+    if seconds is None:
+        seconds = config["PAGE_CACHE_SECONDS"]
+    control = response.cache_control
+    control.public = True
+    if seconds > 0:
+        control.max_age = seconds
+        control.stale_while_revalidate = config["PAGE_STALE_SECONDS"]
+        control.stale_if_error = config["PAGE_STALE_IF_ERROR_SECONDS"]
+    else:
+        control.no_cache = True
+    return response
+
+
+def key_text(key):
+    return key if isinstance(key, str) else ":".join(map(str, key))
+
+
+# A cache that does not answer (Redis restarting) must not take the site down with it:
+# the page is rendered afresh and the problem logged.
+
+
+def read(key):
+    try:
+        return cache.get(key)
+    except RedisError:
+        log.exception("the cache did not answer; rendering afresh")
+        return None
+
+
+def keep(key, value, seconds):
+    try:
+        cache.set(key, value, timeout=seconds)
+    except RedisError:
+        log.exception("could not keep %s in the cache", key)

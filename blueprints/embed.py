@@ -91,7 +91,8 @@ def embed_partner(slug):
 
 @bp.after_request
 def embed_headers(response):
-    """Framed pages carry single-use tokens: never stored by any cache."""
+    """Framed pages are never stored by any cache: each form carries a single-use token,
+    and a shared copy would hand the same token to two people (the second refused)."""
     partner = g.get("embed_partner")
     if partner is not None:
         response.headers["Content-Security-Policy"] = frame_policy(partner.origins)

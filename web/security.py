@@ -35,8 +35,8 @@ def refuse_cross_site_requests():
     another site, before any view runs (so nothing is stored).
 
     The browser's word, as the OWASP CSRF cheat sheet and Go's CrossOriginProtection take
-    it: Sec-Fetch-Site when it is sent (every current browser does), else Origin. Neither
-    can be set by a page's script. A request with neither header is not from a browser, so
+    it: Sec-Fetch-Site when it is sent (every current browser sends it to https sites and
+    to localhost), else Origin. Neither can be set by a page's script. A request with neither header is not from a browser, so
     it is no forgery; it is judged by the other checks (staff posts still need Flask-WTF's
     token, embed posts their form token).
     """

@@ -9,6 +9,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from factories import CaseFactory
 from helpers import Inbox, Supporter, staff_client
 
 from app import create_app
@@ -116,7 +117,7 @@ def cases(app):
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["seed"])
         assert result.exit_code == 0, result.output
-        draft = Case(
+        CaseFactory(
             slug="secret-draft",
             name="Draft Person",
             country="FR",
@@ -127,8 +128,6 @@ def cases(app):
             appeal_templates={"en": "Draft letter"},
             status="draft",
         )
-        db.session.add(draft)
-        db.session.commit()
         return {c.slug: c.id for c in db.session.scalars(sa.select(Case))}
 
 
@@ -138,9 +137,21 @@ def case_slug(cases):
 
 
 @pytest.fixture
+def gustavo(cases):
+    """Gustavo Gatica's case id."""
+    return cases["gustavo-gatica"]
+
+
+@pytest.fixture
 def moderator(app):
     """A signed-in moderator's client."""
     return staff_client(app, "moderator", "mod@example.org")
+
+
+@pytest.fixture
+def second_moderator(app):
+    """Another moderator, signed in on a client of their own."""
+    return staff_client(app, "moderator", "mod2@example.org")
 
 
 @pytest.fixture

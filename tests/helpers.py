@@ -1,9 +1,12 @@
-"""Test helpers: a real SMTP inbox, and a supporter who fills in the letter form."""
+"""Test helpers: a real SMTP inbox, a supporter who fills in the letter form, and staff
+who sign in. Rows for the database come from factories.py."""
 
 import email
 import re
 import socket
 from email import policy
+
+from factories import STAFF_PASSWORD, StaffUserFactory
 
 
 def free_port():
@@ -80,22 +83,6 @@ def rendered(app, email):
         return outbox.render(email)
 
 
-STAFF_PASSWORD = "correct horse battery staple"
-
-
-def add_staff(app, email, role="moderator", password=STAFF_PASSWORD, active=True):
-    """A staff account, straight into the database."""
-    from extensions import db
-    from models import StaffUser
-
-    with app.app_context():
-        user = StaffUser(email=email, role=role, active=active)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
-        return user.id
-
-
 def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
     """Sign in through the real form (CSRF token included); returns the POST's response."""
     page = client.get("/admin/sign-in").get_data(as_text=True)
@@ -115,38 +102,8 @@ def csrf_from(client, path="/admin/"):
 
 def staff_client(app, role, email):
     """A test client signed in as a new staff member with this role."""
-    add_staff(app, email, role)
+    with app.app_context():
+        StaffUserFactory(email=email, role=role)
     client = app.test_client()
     assert sign_in(client, email).status_code == 303
     return client
-
-
-def add_letters(app, case_slug, n=1, partner_id=None, counted=0):
-    """n appeals to a case, straight into the database; the first `counted` confirmed and
-    counted. Each has its own address, so the once-per-address rule never refuses one."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    from extensions import db
-    from models import Case, Letter
-
-    with app.app_context():
-        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
-        for i in range(n):
-            email = f"{uuid.uuid4().hex}@example.org"
-            db.session.add(
-                Letter(
-                    case_id=case_id,
-                    kind="appeal",
-                    body="A letter.",
-                    name="A writer",
-                    email=email,
-                    email_key=email,
-                    country="GB",
-                    partner_id=partner_id,
-                    status="confirmed" if i < counted else "unconfirmed",
-                    counted=i < counted,
-                )
-            )
-        db.session.commit()

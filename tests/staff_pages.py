@@ -1,60 +1,12 @@
-"""Helpers for the staff pages' tests: letters and emails stored as the site stores them,
-and what a page shows, read back the way a browser reads it (no regular expressions)."""
+"""Helpers for the staff pages' tests: what a page shows, read back the way a browser reads
+it (no regular expressions), and days to date letters by."""
 
 from datetime import timedelta
 from html.parser import HTMLParser
 
-import sqlalchemy as sa
 from helpers import csrf_from
 
-from extensions import db
-from models import Letter, Outbox, utcnow
-
-
-def add_letter(case_id, kind="appeal", status="confirmed", moderation="pending", **values):
-    """A letter as the site keeps it; counted when confirmed unless told otherwise.
-
-    Needs an app context. Each letter gets its own address, so counting never clashes.
-    """
-    number = db.session.scalar(sa.select(sa.func.count()).select_from(Letter)) + 1
-    created_at = values.pop("created_at", utcnow() - timedelta(hours=1))
-    defaults = {
-        "body": f"Please release them now. Letter {number}.",
-        "name": "Ada Lovelace",
-        "email": f"writer{number}@example.org",
-        "country": "GB",
-        "city": "London",
-        "language": "en",
-        "counted": status == "confirmed",
-        "created_at": created_at,
-        "confirmed_at": created_at + timedelta(minutes=5) if status == "confirmed" else None,
-    }
-    letter = Letter(case_id=case_id, kind=kind, status=status, moderation=moderation)
-    for key, value in {**defaults, **values}.items():
-        setattr(letter, key, value)
-    letter.email_key = letter.email.lower()
-    db.session.add(letter)
-    db.session.commit()
-    return letter.id
-
-
-def add_email(letter_id, state="sent", created_at=None, last_error=""):
-    """An outbox row for a letter, in the state the worker left it."""
-    created_at = created_at or utcnow()
-    email = Outbox(
-        recipient=db.session.get(Letter, letter_id).email,
-        template="confirm",
-        state=state,
-        attempts=20 if state == "dead" else 1,
-        created_at=created_at,
-        next_attempt_at=created_at,
-        last_error=last_error,
-        sent_at=created_at if state == "sent" else None,
-        letter_id=letter_id,
-    )
-    db.session.add(email)
-    db.session.commit()
-    return email.id
+from models import utcnow
 
 
 def session_token(client):

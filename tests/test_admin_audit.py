@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from factories import AuditEventFactory, StaffUserFactory
 from helpers import csrf_from
 
 from extensions import db
@@ -14,26 +15,6 @@ from models import AuditEvent, Case, StaffUser
 
 def text(response):
     return response.get_data(as_text=True)
-
-
-def add_events(app, *events):
-    """Events straight into the log: (action, actor email or None, target type, target id,
-    created_at, details)."""
-    with app.app_context():
-        staff = {user.email: user.id for user in db.session.scalars(sa.select(StaffUser))}
-        for action, email, target_type, target_id, created_at, details in events:
-            db.session.add(
-                AuditEvent(
-                    action=action,
-                    actor_id=staff.get(email),
-                    actor_email=email or "",
-                    target_type=target_type,
-                    target_id=target_id,
-                    created_at=created_at,
-                    details=details,
-                )
-            )
-        db.session.commit()
 
 
 def rows(page):
@@ -47,18 +28,35 @@ DAY = datetime(2026, 11, 20, 12, 0)
 @pytest.fixture
 def log(app, admin):
     """A small log: two staff members, the command line, cases and letters."""
-    from helpers import add_staff
-
-    add_staff(app, "mod@example.org", "moderator")
-    add_events(
-        app,
-        ("staff.create", None, "staff_users", 2, DAY - timedelta(days=3), {"role": "moderator"}),
-        ("case.create", "admin@example.org", "cases", 7, DAY - timedelta(days=2), {"slug": "a"}),
-        ("case.publish", "admin@example.org", "cases", 7, DAY - timedelta(days=1), {}),
-        ("letter.approve", "mod@example.org", "letters", 40, DAY, {}),
-        ("letter.reject", "mod@example.org", "letters", 41, DAY + timedelta(hours=1), {}),
-        ("case.close", "admin@example.org", "cases", 8, DAY + timedelta(days=1), {}),
-    )
+    with app.app_context():
+        boss = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == "admin@example.org"))
+        mod = StaffUserFactory(email="mod@example.org")
+        AuditEventFactory(
+            action="staff.create",
+            target_type="staff_users",
+            target_id=mod.id,
+            created_at=DAY - timedelta(days=3),
+            details={"role": "moderator"},
+        )
+        case_work = {"target_type": "cases", "actor": boss}
+        AuditEventFactory(
+            action="case.create",
+            target_id=7,
+            created_at=DAY - timedelta(days=2),
+            details={"slug": "a"},
+            **case_work,
+        )
+        AuditEventFactory(
+            action="case.publish", target_id=7, created_at=DAY - timedelta(days=1), **case_work
+        )
+        moderation = {"target_type": "letters", "actor": mod}
+        AuditEventFactory(action="letter.approve", target_id=40, created_at=DAY, **moderation)
+        AuditEventFactory(
+            action="letter.reject", target_id=41, created_at=DAY + timedelta(hours=1), **moderation
+        )
+        AuditEventFactory(
+            action="case.close", target_id=8, created_at=DAY + timedelta(days=1), **case_work
+        )
     return admin
 
 
@@ -154,21 +152,13 @@ def test_htmx_filtering_answers_with_the_filters_and_results_only(log):
 
 def test_pages_follow_each_other_without_gaps_or_repeats(app, admin):
     same_time = DAY  # many events in the same microsecond: the id breaks the tie
-    add_events(
-        app,
-        *[("case.update", "admin@example.org", "cases", n, same_time, {}) for n in range(1, 61)],
-        *[
-            (
-                "case.update",
-                "admin@example.org",
-                "cases",
-                100 + n,
-                DAY - timedelta(minutes=n + 1),
-                {},
+    with app.app_context():
+        for n in range(1, 61):
+            AuditEventFactory(action="case.update", target_id=n, created_at=same_time)
+        for n in range(60):
+            AuditEventFactory(
+                action="case.update", target_id=100 + n, created_at=DAY - timedelta(minutes=n + 1)
             )
-            for n in range(60)
-        ],
-    )
     seen, path, pages = [], "/admin/audit?action=case.update", 0
     while path:
         page = text(admin.get(path))
@@ -215,20 +205,11 @@ def test_staff_changes_from_the_command_line_and_sign_ins_are_in_the_log(app, ad
 
 
 def test_details_are_shown_escaped(app, admin):
-    add_events(
-        app,
-        (
-            "case.update",
-            "admin@example.org",
-            "cases",
-            1,
-            DAY,
-            {"name": "<script>alert(1)</script>"},
-        ),
-    )
     with app.app_context():
-        db.session.add(AuditEvent(action="letter.reject", reason="<b>rude</b>", details={}))
-        db.session.commit()
+        AuditEventFactory(action="case.update", details={"name": "<script>alert(1)</script>"})
+        AuditEventFactory(
+            action="letter.reject", target_type="", target_id=None, reason="<b>rude</b>"
+        )
     page = text(admin.get("/admin/audit"))
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     assert "<b>rude</b>" not in page and "&lt;b&gt;rude&lt;/b&gt;" in page

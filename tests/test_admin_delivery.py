@@ -6,18 +6,14 @@ import io
 
 import pytest
 import sqlalchemy as sa
+from factories import LetterFactory
 from pypdf import PdfReader
-from staff_pages import Page, add_letter
+from staff_pages import Page
 
 from extensions import db
 from models import AuditEvent, Case
 
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def gustavo(app, cases):
-    return cases["gustavo-gatica"]
 
 
 def pdf_pages(response):
@@ -38,14 +34,14 @@ def audit_events(app, action):
 
 def test_overview_shows_per_case_what_is_ready(app, admin, cases, gustavo):
     with app.app_context():
-        add_letter(gustavo)
-        add_letter(gustavo, moderation="approved")
-        add_letter(gustavo, moderation="rejected")
-        add_letter(gustavo, status="unconfirmed")
-        add_letter(gustavo, kind="solidarity", moderation="approved")
-        add_letter(gustavo, kind="solidarity")  # waits for a moderator
-        add_letter(gustavo, kind="solidarity")
-        add_letter(gustavo, kind="solidarity", moderation="rejected")
+        LetterFactory(case_id=gustavo)
+        LetterFactory(case_id=gustavo, moderation="approved")
+        LetterFactory(case_id=gustavo, moderation="rejected")
+        LetterFactory(case_id=gustavo, status="unconfirmed")
+        LetterFactory(case_id=gustavo, kind="solidarity", moderation="approved")
+        LetterFactory(case_id=gustavo, kind="solidarity")  # waits for a moderator
+        LetterFactory(case_id=gustavo, kind="solidarity")
+        LetterFactory(case_id=gustavo, kind="solidarity", moderation="rejected")
     response = admin.get("/admin/delivery")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -67,13 +63,15 @@ def test_csv_is_streamed_as_an_attachment_with_the_deliverable_appeals_only(
 ):
     with app.app_context():
         wanted = [
-            add_letter(gustavo, name="Ana Pérez", email="Ana.Private@example.net", country="CL"),
-            add_letter(gustavo, moderation="approved", body="=HYPERLINK(1)"),
+            LetterFactory(
+                case_id=gustavo, name="Ana Pérez", email="Ana.Private@example.net", country="CL"
+            ).id,
+            LetterFactory(case_id=gustavo, moderation="approved", body="=HYPERLINK(1)").id,
         ]
-        add_letter(gustavo, moderation="rejected")
-        add_letter(gustavo, status="unconfirmed")
-        add_letter(gustavo, kind="solidarity", moderation="approved")
-        add_letter(cases["germain-rukuki"])
+        LetterFactory(case_id=gustavo, moderation="rejected")
+        LetterFactory(case_id=gustavo, status="unconfirmed")
+        LetterFactory(case_id=gustavo, kind="solidarity", moderation="approved")
+        LetterFactory(case_id=cases["germain-rukuki"])
     response = admin.get(f"/admin/delivery/{gustavo}/appeals.csv")
     assert response.status_code == 200
     assert response.is_streamed
@@ -97,9 +95,9 @@ def test_pdf_batches_split_the_appeals_into_files_that_never_overlap(app, admin,
     with app.app_context():
         wanted = []
         for n in range(5):
-            wanted.append(add_letter(gustavo, body=f"Appeal number {n}."))
-            add_letter(gustavo, moderation="rejected", body=f"Rejected {n}.")
-            add_letter(cases["germain-rukuki"], body=f"Other case {n}.")
+            wanted.append(LetterFactory(case_id=gustavo, body=f"Appeal number {n}.").id)
+            LetterFactory(case_id=gustavo, moderation="rejected", body=f"Rejected {n}.")
+            LetterFactory(case_id=cases["germain-rukuki"], body=f"Other case {n}.")
     html = admin.get(f"/admin/delivery/{gustavo}").get_data(as_text=True)
     batches = [
         (int(attrs["data-after"]), int(attrs["data-last"]), cells)
@@ -144,9 +142,9 @@ def test_pdf_batches_split_the_appeals_into_files_that_never_overlap(app, admin,
 def test_a_batch_holds_letters_confirmed_late_in_its_range(app, admin, gustavo):
     app.config["DELIVERY_PDF_BATCH"] = 2
     with app.app_context():
-        first = add_letter(gustavo, body="First.")
-        late = add_letter(gustavo, status="unconfirmed", body="Confirmed late.")
-        last = add_letter(gustavo, body="Second.")
+        first = LetterFactory(case_id=gustavo, body="First.").id
+        late = LetterFactory(case_id=gustavo, status="unconfirmed", body="Confirmed late.").id
+        last = LetterFactory(case_id=gustavo, body="Second.").id
     response = admin.get(f"/admin/delivery/{gustavo}/appeals.pdf?after=0&last={last}")
     assert len(pdf_pages(response)) == 2
     with app.app_context():
@@ -172,7 +170,7 @@ def test_pdf_range_with_far_more_than_a_batch_is_refused(app, admin, gustavo):
     """It would run past the request timeout with a real batch size."""
     app.config["DELIVERY_PDF_BATCH"] = 2
     with app.app_context():
-        last = [add_letter(gustavo) for _ in range(4)][-1]
+        last = [LetterFactory(case_id=gustavo).id for _ in range(4)][-1]
     response = admin.get(f"/admin/delivery/{gustavo}/appeals.pdf?after=0&last={last}")
     assert response.status_code == 400
     assert audit_events(app, "delivery.pdf") == []
@@ -191,16 +189,24 @@ def volumes_on_page(admin, case_id):
 
 def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gustavo):
     with app.app_context():
-        approved = add_letter(
-            gustavo, kind="solidarity", moderation="approved", body="Stay strong."
+        approved = LetterFactory(
+            case_id=gustavo, kind="solidarity", moderation="approved", body="Stay strong."
+        ).id
+        LetterFactory(case_id=gustavo, kind="solidarity", body="Still pending.")
+        LetterFactory(
+            case_id=gustavo, kind="solidarity", moderation="rejected", body="Rejected one."
         )
-        add_letter(gustavo, kind="solidarity", body="Still pending.")
-        add_letter(gustavo, kind="solidarity", moderation="rejected", body="Rejected one.")
-        add_letter(
-            gustavo, kind="solidarity", moderation="approved", status="unconfirmed", body="Nope."
+        LetterFactory(
+            case_id=gustavo,
+            kind="solidarity",
+            moderation="approved",
+            status="unconfirmed",
+            body="Nope.",
         )
-        add_letter(gustavo, moderation="approved", body="An appeal.")
-        add_letter(cases["germain-rukuki"], kind="solidarity", moderation="approved", body="Other.")
+        LetterFactory(case_id=gustavo, moderation="approved", body="An appeal.")
+        LetterFactory(
+            case_id=cases["germain-rukuki"], kind="solidarity", moderation="approved", body="Other."
+        )
     [(after, last, cells)] = volumes_on_page(admin, gustavo)
     assert (after, last, cells) == (0, approved, ["Booklet 1 (PDF)", f"1 to {approved}", "1"])
     response = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after=0&last={last}")
@@ -222,7 +228,9 @@ def test_a_big_booklet_comes_in_volumes_each_made_within_a_request(app, admin, g
     app.config["DELIVERY_BOOKLET_BATCH"] = 2
     with app.app_context():
         ids = [
-            add_letter(gustavo, kind="solidarity", moderation="approved", body=f"Message {n}.")
+            LetterFactory(
+                case_id=gustavo, kind="solidarity", moderation="approved", body=f"Message {n}."
+            ).id
             for n in range(3)
         ]
     volumes = volumes_on_page(admin, gustavo)
@@ -275,7 +283,7 @@ ROUTES = [
 @pytest.mark.parametrize("path", ROUTES)
 def test_moderators_are_refused(app, moderator, gustavo, path):
     with app.app_context():
-        add_letter(gustavo)
+        LetterFactory(case_id=gustavo)
     assert moderator.get(path.format(case=gustavo)).status_code == 403
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 1
@@ -295,7 +303,7 @@ def test_case_names_are_shown_as_text(app, admin, gustavo):
         case.name = f"Gustavo {XSS}"
         case.target_title = f"Prosecutor {XSS}"
         db.session.commit()
-        add_letter(gustavo)
+        LetterFactory(case_id=gustavo)
     for path in ("/admin/delivery", f"/admin/delivery/{gustavo}"):
         html = admin.get(path).get_data(as_text=True)
         assert "<script>alert" not in html

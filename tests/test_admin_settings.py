@@ -5,6 +5,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from factories import RejectReasonFactory
 from helpers import Supporter, csrf_from
 
 from extensions import db
@@ -23,10 +24,8 @@ def reasons(app):
     """A known catalogue, in place of the migration's (the first test still sees it)."""
     with app.app_context():
         db.session.execute(sa.delete(RejectReason))
-        rows = [RejectReason(text=t, active=True, sort_order=n) for n, t in enumerate(REASONS)]
-        db.session.add_all(rows)
         db.session.commit()
-        return [row.id for row in rows]
+        return [RejectReasonFactory(text=t, sort_order=n).id for n, t in enumerate(REASONS)]
 
 
 def catalogue(app):
@@ -115,8 +114,7 @@ def test_a_deactivated_reason_can_come_back(app, admin, reasons):
 def test_a_reason_added_meanwhile_by_someone_else_is_left_alone(app, admin, reasons):
     data = reasons_form(admin, reasons, texts=["Abuse", *REASONS[1:]])
     with app.app_context():
-        db.session.add(RejectReason(text="Added by a colleague", active=True, sort_order=9))
-        db.session.commit()
+        RejectReasonFactory(text="Added by a colleague", sort_order=9)
     admin.post("/admin/settings/reasons", data=data)
     assert catalogue(app) == [
         ("Abuse", True),

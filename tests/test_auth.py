@@ -4,10 +4,18 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from helpers import STAFF_PASSWORD, add_staff, hidden_value, sign_in
+from factories import STAFF_PASSWORD, StaffUserFactory
+from helpers import hidden_value, sign_in
 
 from extensions import db
 from models import AuditEvent, StaffUser
+
+
+@pytest.fixture
+def account(app):
+    """A moderator's account, not signed in: mod@example.org with STAFF_PASSWORD."""
+    with app.app_context():
+        StaffUserFactory(email="mod@example.org")
 
 
 def test_admin_entry_leads_signed_out_visitors_to_sign_in(client):
@@ -26,8 +34,7 @@ def test_htmx_requests_signed_out_are_sent_to_sign_in(client):
     assert response.headers["HX-Redirect"].startswith("/admin/sign-in?next=")
 
 
-def test_sign_in_then_back_to_the_page_asked_for(app, client):
-    add_staff(app, "mod@example.org")
+def test_sign_in_then_back_to_the_page_asked_for(app, client, account):
     response = sign_in(client, "Mod@Example.org ", next_path="/admin/?view=mine")
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/?view=mine"
@@ -41,8 +48,7 @@ def test_sign_in_then_back_to_the_page_asked_for(app, client):
     "target",
     ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", ""],
 )
-def test_sign_in_never_follows_a_next_link_elsewhere(app, client, target):
-    add_staff(app, "mod@example.org")
+def test_sign_in_never_follows_a_next_link_elsewhere(client, target, account):
     response = sign_in(client, "mod@example.org", next_path=target)
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/"
@@ -52,8 +58,7 @@ def test_sign_in_never_follows_a_next_link_elsewhere(app, client, target):
     ("email", "password"),
     [("mod@example.org", "wrong password!"), ("nobody@example.org", STAFF_PASSWORD)],
 )
-def test_a_failed_sign_in_says_the_same_whatever_was_wrong(app, client, email, password):
-    add_staff(app, "mod@example.org")
+def test_a_failed_sign_in_says_the_same_whatever_was_wrong(client, email, password, account):
     response = sign_in(client, email, password)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -62,8 +67,7 @@ def test_a_failed_sign_in_says_the_same_whatever_was_wrong(app, client, email, p
     assert client.get("/admin/").status_code == 302
 
 
-def test_a_disabled_account_cannot_sign_in_and_its_session_ends(app, runner):
-    add_staff(app, "mod@example.org")
+def test_a_disabled_account_cannot_sign_in_and_its_session_ends(app, runner, account):
     client = app.test_client()
     assert sign_in(client, "mod@example.org").status_code == 303
     assert client.get("/admin/").status_code == 302  # to the queue: signed in
@@ -74,9 +78,8 @@ def test_a_disabled_account_cannot_sign_in_and_its_session_ends(app, runner):
     assert sign_in(app.test_client(), "mod@example.org").status_code == 422
 
 
-def test_sign_in_gives_a_new_session(app, client):
+def test_sign_in_gives_a_new_session(client, account):
     """Session fixation: the cookie from before sign-in is not the one after."""
-    add_staff(app, "mod@example.org")
     client.get("/admin/sign-in")
     before = client.get_cookie("session").value
     sign_in(client, "mod@example.org")
@@ -85,8 +88,7 @@ def test_sign_in_gives_a_new_session(app, client):
     assert client.get_cookie("session").expires is not None  # a session that ends
 
 
-def test_sign_in_without_csrf_token_is_refused(app, client):
-    add_staff(app, "mod@example.org")
+def test_sign_in_without_csrf_token_is_refused(client, account):
     response = client.post(
         "/admin/sign-in", data={"email": "mod@example.org", "password": STAFF_PASSWORD}
     )
@@ -95,8 +97,7 @@ def test_sign_in_without_csrf_token_is_refused(app, client):
     assert client.get("/admin/").headers["Location"].startswith("/admin/sign-in")
 
 
-def test_sessions_end_when_idle_and_after_their_lifetime(app, monkeypatch):
-    add_staff(app, "mod@example.org")
+def test_sessions_end_when_idle_and_after_their_lifetime(app, monkeypatch, account):
     client = app.test_client()
     sign_in(client, "mod@example.org")
     now = time.time()
@@ -113,8 +114,7 @@ def test_sessions_end_when_idle_and_after_their_lifetime(app, monkeypatch):
     assert client.get("/admin/").headers["Location"].startswith("/admin/sign-in")
 
 
-def test_sign_out_ends_the_session(app, client):
-    add_staff(app, "mod@example.org")
+def test_sign_out_ends_the_session(client, account):
     sign_in(client, "mod@example.org")
     page = client.get("/admin/sign-in", follow_redirects=True).get_data(as_text=True)
     token = hidden_value(page, "csrf_token")
@@ -125,8 +125,9 @@ def test_sign_out_ends_the_session(app, client):
 
 def test_sign_in_is_rate_limited_per_address_and_per_account(make_app):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN_IN="4 per minute")
-    add_staff(app, "mod@example.org")
-    add_staff(app, "other@example.org")
+    with app.app_context():
+        StaffUserFactory(email="mod@example.org")
+        StaffUserFactory(email="other@example.org")
     client = app.test_client()
     for _ in range(4):
         assert sign_in(client, "nobody@example.org", "guess").status_code == 422

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import add_staff, csrf_from, sign_in
-from staff_pages import Page, add_email, add_letter, day, session_token
+from factories import LetterFactory, OutboxFactory, PartnerFactory, StaffUserFactory
+from helpers import csrf_from, sign_in
+from staff_pages import Page, day, session_token
 
 from extensions import db
 from models import AuditEvent, Case, Outbox, Partner, utcnow
@@ -24,10 +25,7 @@ def page(client):
 @pytest.fixture
 def partner(app):
     with app.app_context():
-        partner = Partner(slug="school", name="Riverside School")
-        db.session.add(partner)
-        db.session.commit()
-        return partner.id
+        return PartnerFactory(slug="school", name="Riverside School").id
 
 
 def test_figures_match_the_letters_per_case_country_partner_and_kind(app, admin, cases, partner):
@@ -36,13 +34,14 @@ def test_figures_match_the_letters_per_case_country_partner_and_kind(app, admin,
         db.session.execute(sa.update(Case).where(Case.id == gustavo).values(goal=10))
         db.session.commit()
         for _ in range(3):
-            add_letter(gustavo, country="CL")
-        add_letter(gustavo, country="CL", partner_id=partner)
-        add_letter(gustavo, status="unconfirmed", country="TR")
-        add_letter(gustavo, kind="solidarity", country="TR", partner_id=partner)
-        add_letter(germain, kind="solidarity", country="BI")
-        add_letter(germain, kind="solidarity", status="repeat", country="BI")
-        add_letter(germain, status="confirmed", counted=False, country="FR")  # lost a race
+            LetterFactory(case_id=gustavo, country="CL")
+        LetterFactory(case_id=gustavo, country="CL", partner_id=partner)
+        LetterFactory(case_id=gustavo, status="unconfirmed", country="TR")
+        LetterFactory(case_id=gustavo, kind="solidarity", country="TR", partner_id=partner)
+        LetterFactory(case_id=germain, kind="solidarity", country="BI")
+        LetterFactory(case_id=germain, kind="solidarity", status="repeat", country="BI")
+        # Confirmed but not counted: it lost a race to a letter from the same address.
+        LetterFactory(case_id=germain, counted=False, country="FR")
 
     shown = Page(page(admin))
     assert shown.stats == shown.stats | {
@@ -77,7 +76,7 @@ def test_progress_towards_the_goal_is_a_progress_bar(app, admin, cases):
         db.session.execute(sa.update(Case).where(Case.id == cases["gustavo-gatica"]).values(goal=4))
         db.session.commit()
         for _ in range(5):
-            add_letter(cases["gustavo-gatica"])
+            LetterFactory(case_id=cases["gustavo-gatica"])
     html = page(admin)
     assert '<progress class="goal" max="4" value="4"' in html
     assert Page(html).row("data-case", "gustavo-gatica")[-1] == "100% 100% of 4"
@@ -89,7 +88,7 @@ def test_only_the_top_countries_are_listed_and_the_rest_summed(app, admin, cases
     with app.app_context():
         for n, code in enumerate(codes):
             for _ in range(1 if n >= 15 else 2):
-                add_letter(cases["gustavo-gatica"], country=code)
+                LetterFactory(case_id=cases["gustavo-gatica"], country=code)
     shown = Page(page(admin))
     listed = shown.rows_with("data-country")
     assert len(listed) == dashboard.TOP_COUNTRIES + 1
@@ -100,10 +99,10 @@ def test_only_the_top_countries_are_listed_and_the_rest_summed(app, admin, cases
 def test_letters_per_day_chart_has_a_bar_per_day_scaled_to_its_count(app, admin, cases):
     with app.app_context():
         for _ in range(8):
-            add_letter(cases["gustavo-gatica"], created_at=day(3))
+            LetterFactory(case_id=cases["gustavo-gatica"], created_at=day(3))
         for _ in range(2):
-            add_letter(cases["germain-rukuki"], created_at=day(1), status="unconfirmed")
-        add_letter(cases["gustavo-gatica"], created_at=day(0))
+            LetterFactory(case_id=cases["germain-rukuki"], created_at=day(1), status="unconfirmed")
+        LetterFactory(case_id=cases["gustavo-gatica"], created_at=day(0))
     html = page(admin)
     shown = Page(html)
     bars = {rect["data-day"]: rect for rect in shown.rects}
@@ -155,15 +154,17 @@ def test_queue_counts_confirmed_pending_letters_per_kind_and_the_wait(app, admin
     now = utcnow()
     with app.app_context():
         case = cases["nassima-al-sada"]
-        first = add_letter(case, created_at=now - timedelta(hours=3, minutes=5))
-        add_letter(case)
-        add_letter(case, status="unconfirmed")  # not in the queue until confirmed
-        add_letter(case, moderation="approved")
-        add_letter(case, kind="solidarity", created_at=now - timedelta(days=2, minutes=5))
-        add_letter(case, kind="solidarity", moderation="rejected")
+        first = LetterFactory(case_id=case, created_at=now - timedelta(hours=3, minutes=5)).id
+        LetterFactory(case_id=case)
+        LetterFactory(case_id=case, status="unconfirmed")  # not in the queue until confirmed
+        LetterFactory(case_id=case, moderation="approved")
+        LetterFactory(
+            case_id=case, kind="solidarity", created_at=now - timedelta(days=2, minutes=5)
+        )
+        LetterFactory(case_id=case, kind="solidarity", moderation="rejected")
         # Flagged letters come first in the queue: the wait counts them too.
-        add_letter(case, flagged=True, created_at=now - timedelta(hours=1, minutes=5))
-        add_letter(case, kind="solidarity", flagged=True)
+        LetterFactory(case_id=case, flagged=True, created_at=now - timedelta(hours=1, minutes=5))
+        LetterFactory(case_id=case, kind="solidarity", flagged=True)
         assert first
     shown = Page(page(admin))
     assert shown.row("data-kind", "appeal") == ["Appeals", "3", "3 hours"]
@@ -173,8 +174,10 @@ def test_queue_counts_confirmed_pending_letters_per_kind_and_the_wait(app, admin
 def test_the_longest_wait_can_be_a_flagged_letter(app, admin, cases):
     now = utcnow()
     with app.app_context():
-        add_letter(cases["gustavo-gatica"], flagged=True, created_at=now - timedelta(days=3))
-        add_letter(cases["gustavo-gatica"], created_at=now - timedelta(hours=2))
+        LetterFactory(
+            case_id=cases["gustavo-gatica"], flagged=True, created_at=now - timedelta(days=3)
+        )
+        LetterFactory(case_id=cases["gustavo-gatica"], created_at=now - timedelta(hours=2))
     assert Page(page(admin)).row("data-kind", "appeal") == ["Appeals", "2", "3 days"]
 
 
@@ -186,11 +189,15 @@ def test_empty_queue_shows_no_wait(admin, cases):
 def test_outbox_health_counts_states_and_the_oldest_waiting_email(app, admin, cases):
     now = utcnow()
     with app.app_context():
-        letter = add_letter(cases["gustavo-gatica"])
-        add_email(letter, "pending", created_at=now - timedelta(minutes=42))
-        add_email(letter, "pending", created_at=now - timedelta(minutes=2))
-        add_email(letter, "sent")
-        add_email(letter, "dead", last_error="550 <Private.Person@example.net>: no such user")
+        letter = LetterFactory(case_id=cases["gustavo-gatica"]).id
+        OutboxFactory(letter_id=letter, state="pending", created_at=now - timedelta(minutes=42))
+        OutboxFactory(letter_id=letter, state="pending", created_at=now - timedelta(minutes=2))
+        OutboxFactory(letter_id=letter, state="sent")
+        OutboxFactory(
+            letter_id=letter,
+            state="dead",
+            last_error="550 <Private.Person@example.net>: no such user",
+        )
     html = page(admin)
     shown = Page(html)
     assert shown.stats["outbox-pending"] == "2"
@@ -210,8 +217,11 @@ def test_no_dead_emails_no_retry_button(app, admin, cases):
 
 def dead_emails(app, count=2):
     with app.app_context():
-        letter = add_letter(app_case(app))
-        return [add_email(letter, "dead", last_error="timed out") for _ in range(count)]
+        letter = LetterFactory(case_id=app_case(app)).id
+        return [
+            OutboxFactory(letter_id=letter, state="dead", last_error="timed out").id
+            for _ in range(count)
+        ]
 
 
 def app_case(app):
@@ -298,8 +308,8 @@ def test_names_from_the_database_are_shown_as_text(app, admin, cases, partner):
         case.name = f"Gustavo {XSS}"
         db.session.get(Partner, partner).name = f'<img src=x onerror="alert(2)">{XSS}'
         db.session.commit()
-        letter = add_letter(case.id, partner_id=partner, country="<b")
-        add_email(letter, "dead", last_error=f"550 {XSS}")
+        letter = LetterFactory(case_id=case.id, partner_id=partner, country="<b").id
+        OutboxFactory(letter_id=letter, state="dead", last_error=f"550 {XSS}")
     html = page(admin)
     assert "<script>alert" not in html and "<img src=x" not in html and "<b<" not in html
     assert "Gustavo &lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -309,13 +319,14 @@ def test_names_from_the_database_are_shown_as_text(app, admin, cases, partner):
 
 def test_figures_are_kept_for_a_while_and_a_retry_shows_at_once(make_app, cases):
     app = make_app(DASHBOARD_CACHE_SECONDS=30)
-    add_staff(app, "cache@example.org", "admin")
+    with app.app_context():
+        StaffUserFactory(email="cache@example.org", role="admin")
     client = app.test_client()
     assert sign_in(client, "cache@example.org").status_code == 303
     dead_emails(app, 1)
     assert Page(page(client)).stats["written"] == "1"
     with app.app_context():
-        add_letter(app_case(app))
+        LetterFactory(case_id=app_case(app))
     assert Page(page(client)).stats["written"] == "1"  # from the cache
     token = csrf_from(client, "/admin/dashboard")
     client.post("/admin/dashboard/retry-dead", data={"csrf_token": token})

@@ -8,12 +8,13 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from factories import LetterFactory, PartnerFactory
 from flask import Response, stream_with_context
 from pypdf import PdfReader
 
 import delivery
 from extensions import db
-from models import Letter, Partner
+from models import Letter
 
 ARABIC = "الحرية لنسيمة السادة، نحن معك"
 ARABIC_WORDS = ["الحرية", "لنسيمة", "السادة", "نحن", "معك"]
@@ -21,6 +22,8 @@ TURKISH = "Özgürlük için yazıyoruz: ğ ş ı İ Ç ö"
 LATIN = "Café, niño, über: ¡libérenlo ya!"
 EMOJI = ["❤️", "👍🏽", "🕊", "✊", "🌍", "🏳️‍🌈"]
 XSS = "<script>alert(1)</script>"
+# When the letters in a test were confirmed: the CSV and the PDFs print it.
+CONFIRMED = datetime(2025, 11, 24, 9, 30)
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]
 
 
@@ -29,31 +32,6 @@ def case_id(app, cases):
     """Gustavo Gatica's case, with an app context for the test."""
     with app.app_context():
         yield cases["gustavo-gatica"]
-
-
-def add_letter(case_id, kind="appeal", status="confirmed", moderation="pending", **values):
-    """Store a letter as the site would have once its writer confirmed it."""
-    number = db.session.scalar(sa.select(sa.func.count()).select_from(Letter)) + 1
-    letter = Letter(
-        case_id=case_id,
-        kind=kind,
-        status=status,
-        moderation=moderation,
-        **{
-            "body": f"Please release him now. Letter {number}.",
-            "name": "Ada Lovelace",
-            "email": f"writer{number}@example.org",
-            "country": "GB",
-            "city": "London",
-            "language": "en",
-            "confirmed_at": datetime(2025, 11, 24, 9, 30) if status == "confirmed" else None,
-            **values,
-        },
-    )
-    letter.email_key = letter.email.lower()
-    db.session.add(letter)
-    db.session.commit()
-    return letter.id
 
 
 def csv_rows(case_id):
@@ -88,15 +66,15 @@ def glyphs(caplog):
 
 def test_only_confirmed_unrejected_appeals_are_exported_in_id_order(case_id, cases):
     expected = [
-        add_letter(case_id),
-        add_letter(case_id, moderation="approved"),
+        LetterFactory(case_id=case_id).id,
+        LetterFactory(case_id=case_id, moderation="approved").id,
     ]
-    add_letter(case_id, moderation="rejected")
-    add_letter(case_id, status="unconfirmed")
-    add_letter(case_id, status="repeat")
-    add_letter(case_id, kind="solidarity", moderation="approved")
-    add_letter(cases["germain-rukuki"])
-    expected.append(add_letter(case_id))
+    LetterFactory(case_id=case_id, moderation="rejected")
+    LetterFactory(case_id=case_id, status="unconfirmed")
+    LetterFactory(case_id=case_id, status="repeat")
+    LetterFactory(case_id=case_id, kind="solidarity", moderation="approved")
+    LetterFactory(case_id=cases["germain-rukuki"])
+    expected.append(LetterFactory(case_id=case_id).id)
 
     header, *rows = csv_rows(case_id)
     assert header == delivery.CSV_HEADER
@@ -104,11 +82,11 @@ def test_only_confirmed_unrejected_appeals_are_exported_in_id_order(case_id, cas
 
 
 def test_only_confirmed_approved_solidarity_messages_are_deliverable(case_id, cases):
-    approved = add_letter(case_id, kind="solidarity", moderation="approved")
-    add_letter(case_id, kind="solidarity")  # pending
-    add_letter(case_id, kind="solidarity", moderation="rejected")
-    add_letter(case_id, kind="solidarity", status="unconfirmed", moderation="approved")
-    add_letter(case_id, moderation="approved")  # an appeal
+    approved = LetterFactory(case_id=case_id, kind="solidarity", moderation="approved").id
+    LetterFactory(case_id=case_id, kind="solidarity")  # pending
+    LetterFactory(case_id=case_id, kind="solidarity", moderation="rejected")
+    LetterFactory(case_id=case_id, kind="solidarity", status="unconfirmed", moderation="approved")
+    LetterFactory(case_id=case_id, moderation="approved")  # an appeal
     ids = db.session.scalars(
         sa.select(Letter.id).where(delivery.deliverable_solidarity()).order_by(Letter.id)
     ).all()
@@ -116,15 +94,16 @@ def test_only_confirmed_approved_solidarity_messages_are_deliverable(case_id, ca
 
 
 def test_csv_row_holds_the_signer_and_letter_but_no_email(case_id):
-    letter_id = add_letter(
-        case_id,
+    letter_id = LetterFactory(
+        case_id=case_id,
+        confirmed_at=CONFIRMED,
         name="Ayşe Yılmaz",
         email="Ayse.Private@example.net",
         city="İzmir",
         country="TR",
         language="tr",
         body="Sayın Savcı,\r\nGustavo için adalet istiyorum.",
-    )
+    ).id
     _header, row = csv_rows(case_id)
     assert row == [
         str(letter_id),
@@ -140,18 +119,16 @@ def test_csv_row_holds_the_signer_and_letter_but_no_email(case_id):
 
 
 def test_csv_names_the_partner_each_letter_came_through(case_id):
-    partner = Partner(slug="unison-leeds", name="Unison Leeds", origins=["https://u.example"])
-    db.session.add(partner)
-    db.session.commit()
-    ours = add_letter(case_id)
-    theirs = add_letter(case_id, partner_id=partner.id)
+    partner = PartnerFactory(slug="unison-leeds")
+    ours = LetterFactory(case_id=case_id).id
+    theirs = LetterFactory(case_id=case_id, partner_id=partner.id).id
     rows = {int(row[0]): row[7] for row in csv_rows(case_id)[1:]}
     assert rows == {ours: "", theirs: "unison-leeds"}
 
 
 def test_csv_never_contains_an_email_address(case_id):
     for n in range(5):
-        add_letter(case_id, email=f"Private.Person{n}@Example.org")
+        LetterFactory(case_id=case_id, email=f"Private.Person{n}@Example.org")
     text = "".join(delivery.appeals_csv(case_id))
     assert "@" not in text
     for email in emails_stored():
@@ -160,7 +137,7 @@ def test_csv_never_contains_an_email_address(case_id):
 
 @pytest.mark.parametrize("payload", FORMULAS)
 def test_csv_cells_that_look_like_formulas_are_neutralised(case_id, payload):
-    add_letter(case_id, name=payload, city=payload, body=payload)
+    LetterFactory(case_id=case_id, name=payload, city=payload, body=payload)
     _header, row = csv_rows(case_id)
     assert row[2] == row[3] == row[8] == "'" + payload
 
@@ -178,7 +155,7 @@ def test_safe_cell_quotes_formula_starts_and_leaves_other_text_alone():
 
 def test_csv_keeps_every_script_and_markup_as_plain_text(case_id):
     body = f"{ARABIC}\n{TURKISH}\n{LATIN} {' '.join(EMOJI)}\n{XSS}"
-    add_letter(case_id, name=XSS, city="Şanlıurfa", body=body)
+    LetterFactory(case_id=case_id, name=XSS, city="Şanlıurfa", body=body)
     _header, row = csv_rows(case_id)
     assert row[2] == XSS
     assert row[3] == "Şanlıurfa"
@@ -187,7 +164,7 @@ def test_csv_keeps_every_script_and_markup_as_plain_text(case_id):
 
 def test_csv_is_sent_in_chunks_that_add_up_to_the_whole(case_id, monkeypatch):
     monkeypatch.setattr(delivery.export, "BATCH", 2)
-    ids = [add_letter(case_id) for _ in range(5)]
+    ids = [LetterFactory(case_id=case_id).id for _ in range(5)]
     chunks = list(delivery.appeals_csv(case_id))
     assert len(chunks) == 3  # rows 1-2 with the header, rows 3-4, row 5
     rows = list(csv.reader(io.StringIO("".join(chunks)[1:])))
@@ -203,7 +180,7 @@ def test_csv_streams_as_a_flask_response(app, case_id):
             stream_with_context(delivery.appeals_csv(case_id)), mimetype="text/csv"
         ),
     )
-    add_letter(case_id, name="Ayşe", body="الحرية 🕊")
+    LetterFactory(case_id=case_id, name="Ayşe", body="الحرية 🕊")
     response = app.test_client().get(f"/export/{case_id}")
     assert response.is_streamed
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
@@ -214,7 +191,7 @@ def test_csv_streams_as_a_flask_response(app, case_id):
 def test_a_download_stopped_halfway_gives_its_connection_back(case_id, monkeypatch):
     monkeypatch.setattr(delivery.export, "BATCH", 2)
     for _ in range(6):
-        add_letter(case_id)
+        LetterFactory(case_id=case_id)
     in_use = db.engine.pool.checkedout()
     chunks = delivery.appeals_csv(case_id)
     next(chunks)
@@ -224,15 +201,21 @@ def test_a_download_stopped_halfway_gives_its_connection_back(case_id, monkeypat
 
 
 def test_csv_of_a_case_with_no_deliverable_appeal_is_the_header_alone(case_id):
-    add_letter(case_id, moderation="rejected")
+    LetterFactory(case_id=case_id, moderation="rejected")
     assert csv_rows(case_id) == [delivery.CSV_HEADER]
 
 
 def test_appeals_pdf_has_one_page_per_appeal_with_official_date_and_signer(case_id, glyphs):
     for n in range(3):
-        add_letter(case_id, name=f"Signer {n}", city="Valparaíso", country="CL")
-    add_letter(case_id, moderation="rejected", name="Rejected Writer")
-    add_letter(case_id, status="unconfirmed", name="Unconfirmed Writer")
+        LetterFactory(
+            case_id=case_id,
+            confirmed_at=CONFIRMED,
+            name=f"Signer {n}",
+            city="Valparaíso",
+            country="CL",
+        )
+    LetterFactory(case_id=case_id, moderation="rejected", name="Rejected Writer")
+    LetterFactory(case_id=case_id, status="unconfirmed", name="Unconfirmed Writer")
 
     data = delivery.appeals_pdf(case_id)
     pages = pdf_pages(data)
@@ -249,13 +232,18 @@ def test_appeals_pdf_has_one_page_per_appeal_with_official_date_and_signer(case_
 
 
 def test_appeals_pdf_dates_a_letter_in_its_language(case_id):
-    add_letter(case_id, language="es", body="Estimado señor Fiscal Nacional:")
+    LetterFactory(
+        case_id=case_id,
+        confirmed_at=CONFIRMED,
+        language="es",
+        body="Estimado señor Fiscal Nacional:",
+    )
     (text,) = pdf_pages(delivery.appeals_pdf(case_id))
     assert "24 de noviembre de 2025" in text
 
 
 def test_appeals_pdf_prints_in_batches(case_id):
-    ids = [add_letter(case_id, name=f"Signer {n}") for n in range(5)]
+    ids = [LetterFactory(case_id=case_id, name=f"Signer {n}").id for n in range(5)]
     first = pdf_pages(delivery.appeals_pdf(case_id, limit=2))
     rest = pdf_pages(delivery.appeals_pdf(case_id, after_id=ids[1], limit=10))
     assert [page.rstrip().split("\n")[-2] for page in first + rest] == [
@@ -269,8 +257,10 @@ def test_appeals_pdf_without_appeals_says_so(case_id):
 
 
 def test_a_long_appeal_runs_on_and_the_next_starts_on_a_new_page(case_id):
-    add_letter(case_id, body="Please release him. " * 240, name="Long Writer")  # 4,800 chars
-    add_letter(case_id, name="Short Writer")
+    LetterFactory(
+        case_id=case_id, body="Please release him. " * 240, name="Long Writer"
+    )  # 4,800 chars
+    LetterFactory(case_id=case_id, name="Short Writer")
     pages = pdf_pages(delivery.appeals_pdf(case_id))
     assert len(pages) == 3
     assert "Long Writer" in pages[1]
@@ -279,9 +269,12 @@ def test_a_long_appeal_runs_on_and_the_next_starts_on_a_new_page(case_id):
 
 def test_pdfs_never_show_an_email_address(case_id):
     for n in range(3):
-        add_letter(case_id, email=f"Private.Person{n}@Example.org")
-        add_letter(
-            case_id, kind="solidarity", moderation="approved", email=f"Friend{n}@example.org"
+        LetterFactory(case_id=case_id, email=f"Private.Person{n}@Example.org")
+        LetterFactory(
+            case_id=case_id,
+            kind="solidarity",
+            moderation="approved",
+            email=f"Friend{n}@example.org",
         )
     text = "".join(pdf_pages(delivery.appeals_pdf(case_id)))
     text += "".join(pdf_pages(delivery.solidarity_pdf(case_id)))
@@ -291,25 +284,29 @@ def test_pdfs_never_show_an_email_address(case_id):
 
 
 def test_solidarity_booklet_has_a_cover_and_only_approved_messages(case_id, glyphs):
-    add_letter(case_id, kind="solidarity", moderation="approved", body="Stay strong, Gustavo.")
-    add_letter(
-        case_id,
+    LetterFactory(
+        case_id=case_id, kind="solidarity", moderation="approved", body="Stay strong, Gustavo."
+    )
+    LetterFactory(
+        case_id=case_id,
         kind="solidarity",
         moderation="approved",
         body="Estamos contigo.",
         name="María",
         country="CL",
     )
-    add_letter(case_id, kind="solidarity", body="Pending message.")
-    add_letter(case_id, kind="solidarity", moderation="rejected", body="Rejected message.")
-    add_letter(
-        case_id,
+    LetterFactory(case_id=case_id, kind="solidarity", body="Pending message.")
+    LetterFactory(
+        case_id=case_id, kind="solidarity", moderation="rejected", body="Rejected message."
+    )
+    LetterFactory(
+        case_id=case_id,
         kind="solidarity",
         status="unconfirmed",
         moderation="approved",
         body="Unconfirmed message.",
     )
-    add_letter(case_id, moderation="approved", body="An appeal, not a message.")
+    LetterFactory(case_id=case_id, moderation="approved", body="An appeal, not a message.")
 
     cover, *messages = pdf_pages(delivery.solidarity_pdf(case_id))
     assert "Gustavo Gatica" in cover
@@ -324,7 +321,7 @@ def test_solidarity_booklet_has_a_cover_and_only_approved_messages(case_id, glyp
 
 
 def test_solidarity_booklet_without_messages_is_its_cover(case_id):
-    add_letter(case_id, kind="solidarity", body="Not approved yet.")
+    LetterFactory(case_id=case_id, kind="solidarity", body="Not approved yet.")
     (cover,) = pdf_pages(delivery.solidarity_pdf(case_id))
     assert "0 messages from 0 countries" in cover
 
@@ -332,7 +329,7 @@ def test_solidarity_booklet_without_messages_is_its_cover(case_id):
 def test_messages_flow_several_per_page_and_none_is_split(case_id):
     for n in range(12):
         body = f"Message {n} begins. " + "We think of you every day. " * 30 + f"Message {n} ends."
-        add_letter(case_id, kind="solidarity", moderation="approved", body=body)
+        LetterFactory(case_id=case_id, kind="solidarity", moderation="approved", body=body)
     _cover, *pages = pdf_pages(delivery.solidarity_pdf(case_id))
     pages = [" ".join(page.split()) for page in pages]
     assert 3 <= len(pages) < 12
@@ -345,9 +342,11 @@ def test_pdfs_draw_arabic_turkish_accents_and_emoji_not_boxes(case_id, glyphs):
     """The key font test: every character comes back out of the PDF, and fpdf2 reports no
     character that the bundled fonts lack (which would print as a box)."""
     body = f"{ARABIC}\n{TURKISH}\n{LATIN}\nHope {' '.join(EMOJI)} ★ ✓\n{XSS}"
-    add_letter(case_id, body=body, name="Ayşe Yılmaz", city="İstanbul", country="TR")
-    add_letter(case_id, kind="solidarity", moderation="approved", body=body, name="نسيمة")
-    add_letter(case_id, body=ARABIC, name="فاطمة", country="SA", language="ar")
+    LetterFactory(case_id=case_id, body=body, name="Ayşe Yılmaz", city="İstanbul", country="TR")
+    LetterFactory(
+        case_id=case_id, kind="solidarity", moderation="approved", body=body, name="نسيمة"
+    )
+    LetterFactory(case_id=case_id, body=ARABIC, name="فاطمة", country="SA", language="ar")
 
     appeal, arabic_appeal = pdf_pages(delivery.appeals_pdf(case_id))
     _cover, message = pdf_pages(delivery.solidarity_pdf(case_id))
@@ -362,8 +361,10 @@ def test_pdfs_draw_arabic_turkish_accents_and_emoji_not_boxes(case_id, glyphs):
 
 def test_latin_after_a_page_that_starts_in_arabic_still_shows(case_id, glyphs):
     """A page whose first line is all Arabic (or emoji) once hid every later Latin line."""
-    add_letter(case_id, body=(ARABIC + " ") * 150 + "\nYours sincerely,", name="Ada Lovelace")
-    add_letter(case_id, kind="solidarity", moderation="approved", body="🕊\nStay strong.")
+    LetterFactory(
+        case_id=case_id, body=(ARABIC + " ") * 150 + "\nYours sincerely,", name="Ada Lovelace"
+    )
+    LetterFactory(case_id=case_id, kind="solidarity", moderation="approved", body="🕊\nStay strong.")
     *_first, last = pdf_pages(delivery.appeals_pdf(case_id))
     assert "Yours sincerely,\nAda Lovelace\nLondon, United Kingdom" in last
     _cover, message = pdf_pages(delivery.solidarity_pdf(case_id))
@@ -374,8 +375,8 @@ def test_latin_after_a_page_that_starts_in_arabic_still_shows(case_id, glyphs):
 @pytest.mark.parametrize("text", ["自由", "∞", "Ազատություն"])
 def test_a_character_no_bundled_font_has_is_reported(case_id, glyphs, text):
     """The check above can fail: Chinese, a maths sign and Armenian are not bundled."""
-    letter_id = add_letter(case_id, body=f"Freedom: {text}")
-    add_letter(case_id, kind="solidarity", moderation="approved", body=text)
+    letter_id = LetterFactory(case_id=case_id, body=f"Freedom: {text}").id
+    LetterFactory(case_id=case_id, kind="solidarity", moderation="approved", body=text)
     delivery.appeals_pdf(case_id)
     delivery.solidarity_pdf(case_id)
     reports = missing_glyphs(glyphs)

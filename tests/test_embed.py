@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import Supporter, add_letters, hidden_value, rendered
+from factories import LetterFactory, PartnerFactory
+from helpers import Supporter, hidden_value, rendered
 from itsdangerous import timed
 from sqlalchemy.exc import OperationalError
 
@@ -25,14 +26,14 @@ FROM_THE_FRAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
-def add_partner(app, slug="riverside", name="Riverside School", origins=ORIGINS):
-    with app.app_context():
-        return partners.add_partner(slug, name, origins).id
+RIVERSIDE = {"slug": "riverside", "name": "Riverside School", "origins": ORIGINS}
+UNION = {"slug": "union", "name": "The Union", "origins": ["https://union.example"]}
 
 
 @pytest.fixture
 def partner_id(app, cases):
-    return add_partner(app)
+    with app.app_context():
+        return PartnerFactory(**RIVERSIDE).id
 
 
 def stored(app, model=Letter):
@@ -196,7 +197,8 @@ def test_the_snippet_sets_the_letters_language(client, partner_id):
 
 def test_the_page_speaks_the_snippets_language_when_the_site_has_it(make_app, cases):
     app = make_app(LANGUAGES=["en", "ar"])
-    add_partner(app)
+    with app.app_context():
+        PartnerFactory(**RIVERSIDE)
     client = app.test_client()
     page = "/embed/riverside/nassima-al-sada?lang=ar"
     html = client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -284,7 +286,8 @@ def test_a_closed_case_takes_no_letters_in_the_frame(app, framed, partner_id, ca
 
 def test_a_letter_sent_at_once_from_the_frame_is_kept_flagged_fast(make_app, cases):
     app = make_app(MIN_FILL_SECONDS=3)
-    add_partner(app)
+    with app.app_context():
+        PartnerFactory(**RIVERSIDE)
     framed = FramedSupporter(app.test_client())
     at_once = framed.send(htmx=True)  # sent the moment the form was shown
     assert at_once.status_code == 200 and "Thank you!" in at_once.get_data(as_text=True)
@@ -300,7 +303,8 @@ def test_a_filled_honeypot_in_the_frame_gets_thanks_and_nothing_is_stored(app, f
 
 def test_the_fill_time_comes_from_the_token(make_app, cases, monkeypatch):
     app = make_app(MIN_FILL_SECONDS=3)
-    add_partner(app)
+    with app.app_context():
+        PartnerFactory(**RIVERSIDE)
     framed = FramedSupporter(app.test_client())
     real_time = timed.time.time
     monkeypatch.setattr(timed.time, "time", lambda: real_time() - 60)
@@ -332,7 +336,8 @@ def test_a_database_failure_keeps_the_text_in_the_frame(app, framed, partner_id,
 
 def test_the_frame_says_when_a_supporter_sends_too_much(make_app, cases):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SUBMIT="1 per minute")
-    add_partner(app)
+    with app.app_context():
+        PartnerFactory(**RIVERSIDE)
     framed = FramedSupporter(app.test_client())
     assert framed.send(htmx=True).status_code == 200
     response = framed.send(htmx=True, body="Another one")
@@ -426,7 +431,8 @@ def test_a_replayed_token_is_refused(app, framed, partner_id):
 
 
 def test_a_token_only_works_for_its_own_case_partner_and_form(app, framed, partner_id):
-    add_partner(app, "union", "The Union", ["https://union.example"])
+    with app.app_context():
+        PartnerFactory(**UNION)
     other_partner = framed.form_fields(f"/embed/union/{CASE}")
     other_case = framed.form_fields("/embed/riverside/germain-rukuki")
     solidarity = framed.form_fields(kind="solidarity")
@@ -447,7 +453,8 @@ def test_a_token_only_works_for_its_own_case_partner_and_form(app, framed, partn
 
 
 def test_attribution_comes_from_the_token_not_from_a_parameter(app, framed, partner_id):
-    union = add_partner(app, "union", "The Union", ["https://union.example"])
+    with app.app_context():
+        union = PartnerFactory(**UNION).id
     response = framed.send(htmx=True, partner="union", partner_id=str(union))
     assert response.status_code == 200
     [letter] = stored(app)
@@ -469,9 +476,7 @@ def test_spent_tokens_are_kept_until_they_expire_then_purged(app, framed, partne
 # The main site's form: a partner's token there gives no attribution
 
 
-def test_an_embed_token_posted_to_the_main_sites_form_attributes_nothing(
-    app, client, partner_id
-):
+def test_an_embed_token_posted_to_the_main_sites_form_attributes_nothing(app, client, partner_id):
     embed_token = FramedSupporter(app.test_client()).form_fields()["appeal-form_token"]
     supporter = Supporter(client)
     fields = supporter.form_fields(CASE, "appeal") | {"appeal-form_token": embed_token}
@@ -525,12 +530,14 @@ def stats_link(app, slug="riverside"):
         return "/partners/stats/" + partners.find_partner(slug).stats_token
 
 
-def test_the_stats_link_shows_the_partners_own_figures_only(app, client, partner_id):
-    union = add_partner(app, "union", "The Union", ["https://union.example"])
-    add_letters(app, CASE, 3, partner_id, counted=2)
-    add_letters(app, "germain-rukuki", 1, partner_id, counted=1)
-    add_letters(app, CASE, 7, union, counted=7)
-    add_letters(app, CASE, 11, None, counted=11)
+def test_the_stats_link_shows_the_partners_own_figures_only(app, client, cases, partner_id):
+    with app.app_context():
+        union = PartnerFactory(**UNION).id
+        LetterFactory.create_batch(2, case_id=cases[CASE], partner_id=partner_id)
+        LetterFactory(case_id=cases[CASE], partner_id=partner_id, status="unconfirmed")
+        LetterFactory(case_id=cases["germain-rukuki"], partner_id=partner_id)
+        LetterFactory.create_batch(7, case_id=cases[CASE], partner_id=union)
+        LetterFactory.create_batch(11, case_id=cases[CASE])
     response = client.get(stats_link(app))
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -550,7 +557,7 @@ def test_the_stats_link_shows_the_partners_own_figures_only(app, client, partner
     assert "The Union" not in html and "<td>7</td>" not in html and "<td>11</td>" not in html
 
 
-def test_a_wrong_rotated_or_removed_stats_link_shows_nothing(app, client, partner_id):
+def test_a_wrong_rotated_or_removed_stats_link_shows_nothing(app, client, cases, partner_id):
     old = stats_link(app)
     assert client.get(old[:-1] + ("x" if not old.endswith("x") else "y")).status_code == 404
     assert client.get("/partners/stats/").status_code == 404
@@ -559,7 +566,8 @@ def test_a_wrong_rotated_or_removed_stats_link_shows_nothing(app, client, partne
     assert client.get(old).status_code == 404
     new = stats_link(app)
     assert new != old and client.get(new).status_code == 200
-    add_letters(app, CASE, 1, partner_id)
+    with app.app_context():
+        LetterFactory(case_id=cases[CASE], partner_id=partner_id, status="unconfirmed")
     with app.app_context():
         partners.remove_partner(partners.find_partner("riverside"))
     missing = client.get(new)

@@ -2,22 +2,17 @@
 
 import flask
 import pytest
+from factories import CaseCounterFactory
 
 from cases.demo import CASES
 from extensions import db
-from letters import add_to_counter
 from models import Case
 
 
-def add_confirmed(app, case_id, n):
-    with app.app_context():
-        add_to_counter(case_id, n)
-        db.session.commit()
-
-
 def test_home_lists_every_published_case_with_its_count(app, client, cases):
-    add_confirmed(app, cases["gustavo-gatica"], 1234)
-    add_confirmed(app, cases["secret-draft"], 99)
+    with app.app_context():
+        CaseCounterFactory(case_id=cases["gustavo-gatica"], count=1234)
+        CaseCounterFactory(case_id=cases["secret-draft"], count=99)
     page = client.get("/").get_data(as_text=True)
     for case in CASES:
         assert case["name"] in page
@@ -68,10 +63,11 @@ def test_closed_case_shows_its_story_but_takes_no_letters(app, client, supporter
 
 
 def test_stats_api_gives_totals_per_published_case(app, client, cases):
-    add_confirmed(app, cases["germain-rukuki"], 5)
-    add_confirmed(app, cases["germain-rukuki"], 2)
-    add_confirmed(app, cases["metu-pride-defenders"], 3)
-    add_confirmed(app, cases["secret-draft"], 50)
+    with app.app_context():
+        CaseCounterFactory(case_id=cases["germain-rukuki"], count=5)
+        CaseCounterFactory(case_id=cases["germain-rukuki"], count=2)
+        CaseCounterFactory(case_id=cases["metu-pride-defenders"], count=3)
+        CaseCounterFactory(case_id=cases["secret-draft"], count=50)
     response = client.get("/api/stats")
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -90,7 +86,8 @@ def test_stats_api_gives_totals_per_published_case(app, client, cases):
 
 
 def test_counter_fragments_are_small_and_cacheable(app, client, cases, case_slug):
-    add_confirmed(app, cases[case_slug], 42)
+    with app.app_context():
+        CaseCounterFactory(case_id=cases[case_slug], count=42)
     fragment = client.get(f"/cases/{case_slug}/count")
     assert fragment.cache_control.public
     html = fragment.get_data(as_text=True)

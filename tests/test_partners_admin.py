@@ -6,7 +6,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from helpers import add_letters, csrf_from
+from factories import LetterFactory
+from helpers import csrf_from
 
 import partners
 from extensions import db
@@ -210,7 +211,8 @@ def test_rotating_the_stats_link_closes_the_old_one(app, admin, client, cases):
 def test_removing_a_partner_stops_its_frames_and_keeps_its_figures(app, admin, client, cases):
     partner_id = add(app)
     add(app, "mistake", "Added By Mistake")
-    add_letters(app, CASE, 1, partner_id)
+    with app.app_context():
+        LetterFactory(case_id=cases[CASE], partner_id=partner_id, status="unconfirmed")
     assert post(admin, "/admin/partners/riverside/remove").status_code == 303
     assert post(admin, "/admin/partners/mistake/remove").status_code == 303
     assert client.get(f"/embed/riverside/{CASE}").status_code == 404
@@ -225,10 +227,12 @@ def test_removing_a_partner_stops_its_frames_and_keeps_its_figures(app, admin, c
 def test_admins_download_letters_per_partner_and_case(app, admin, cases):
     riverside = add(app)
     formula = add(app, "formula", "=HYPERLINK(1)")
-    add_letters(app, CASE, 2, riverside, counted=1)
-    add_letters(app, "germain-rukuki", 1, riverside, counted=1)
-    add_letters(app, CASE, 1, formula)
-    add_letters(app, CASE, 1, None, counted=1)  # from the campaign's own site
+    with app.app_context():
+        LetterFactory(case_id=cases[CASE], partner_id=riverside)
+        LetterFactory(case_id=cases[CASE], partner_id=riverside, status="unconfirmed")
+        LetterFactory(case_id=cases["germain-rukuki"], partner_id=riverside)
+        LetterFactory(case_id=cases[CASE], partner_id=formula, status="unconfirmed")
+        LetterFactory(case_id=cases[CASE])  # from the campaign's own site
     response = admin.get("/admin/partners/figures.csv")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]

@@ -1,14 +1,15 @@
 """The staff pages in a real browser: htmx enhancements, focus, and a preview that sends nothing."""
 
 import sqlalchemy as sa
-from helpers import STAFF_PASSWORD, add_staff
+from factories import STAFF_PASSWORD, StaffUserFactory
 
 from extensions import db
 from models import Case, Letter
 
 
 def sign_in_as_admin(live, page, next_path):
-    add_staff(live.app, "admin@example.org", "admin")
+    with live.app.app_context():
+        StaffUserFactory(email="admin@example.org", role="admin")
     page.goto(f"{live.url}/admin/sign-in?next={next_path}")
     page.fill("#email", "admin@example.org")
     page.fill("#password", STAFF_PASSWORD)

@@ -2,45 +2,14 @@
 in place without a reload; and the same decisions without JavaScript."""
 
 import sqlalchemy as sa
-from helpers import STAFF_PASSWORD, add_staff
+from factories import STAFF_PASSWORD, SolidarityFactory, StaffUserFactory
 from playwright.sync_api import expect
 
 from extensions import db
-from models import Letter, RejectReason, utcnow
+from models import Letter
 
-# The start of the catalogue the migration seeds (the tests empty every table between tests).
+# The catalogue's second reason, as the migration seeds it.
 PERSONAL_DATA = "Personal data that could endanger the person (address, phone, email, links)"
-REASONS = [
-    "Abuse, insults or threats",
-    PERSONAL_DATA,
-    "Hate or discrimination",
-    "Spam or advertising",
-]
-
-
-def add_letters(app, case_id, bodies):
-    with app.app_context():
-        if not db.session.scalar(sa.select(sa.func.count()).select_from(RejectReason)):
-            for order, text in enumerate(REASONS):
-                db.session.add(RejectReason(text=text, sort_order=order))
-        letters = [
-            Letter(
-                case_id=case_id,
-                kind="solidarity",
-                body=body,
-                name="Ana",
-                email="writer@example.org",
-                email_key="writer@example.org",
-                country="CL",
-                language="es",
-                status="confirmed",
-                confirmed_at=utcnow(),
-            )
-            for body in bodies
-        ]
-        db.session.add_all(letters)
-        db.session.commit()
-        return [letter.id for letter in letters]
 
 
 def states(app, ids):
@@ -66,8 +35,14 @@ def sign_in(page, url):
 
 
 def open_queue(live, page, cases, count=4):
-    add_staff(live.app, "mod@example.org")
-    ids = add_letters(live.app, cases["gustavo-gatica"], [f"Mensaje {n}" for n in range(count)])
+    with live.app.app_context():
+        StaffUserFactory(email="mod@example.org")
+        ids = [
+            SolidarityFactory(
+                case_id=cases["gustavo-gatica"], body=f"Mensaje {n}", language="es"
+            ).id
+            for n in range(count)
+        ]
     sign_in(page, live.url)
     page.evaluate("window.__noReload = true")
     return ids
@@ -208,8 +183,12 @@ def test_the_undo_button_leaves_after_the_window(live, page, cases):
 
 def test_decisions_without_javascript(live, no_js_page, cases):
     page = no_js_page
-    add_staff(live.app, "mod@example.org")
-    first, second = add_letters(live.app, cases["gustavo-gatica"], ["Uno", "Dos"])
+    with live.app.app_context():
+        StaffUserFactory(email="mod@example.org")
+        first, second = (
+            SolidarityFactory(case_id=cases["gustavo-gatica"], body=body, language="es").id
+            for body in ("Uno", "Dos")
+        )
     sign_in(page, live.url)
     page.goto(live.url + "/admin/queue?kind=solidarity")
     expect(page.locator("#queue-keys")).to_be_hidden()

@@ -6,6 +6,7 @@ import threading
 import time
 
 import sqlalchemy as sa
+from factories import CaseCounterFactory
 from playwright.sync_api import expect
 
 import letters
@@ -148,8 +149,7 @@ def test_the_counter_updates_live_after_a_confirmation(live, page):
     expect(count).to_have_text("0")
     with live.app.app_context():
         case_id = db.session.scalar(sa.text("SELECT id FROM cases WHERE slug='gustavo-gatica'"))
-        letters.add_to_counter(case_id, 3)
-        db.session.commit()
+        CaseCounterFactory(case_id=case_id, count=3)
     expect(count).to_have_text("3", timeout=10_000)
 
 

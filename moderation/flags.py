@@ -2,11 +2,10 @@
 
 Solidarity messages go to people in prison or at risk, and moderators read tens of
 thousands a day. These checks put the messages that need a human first: abusive or
-threatening words, links, phone numbers, email addresses, shouting, and (counted in
-the database from `fingerprint`) the same text sent many times, and letters sent faster
-than a person writes. A flag never blocks
-or drops a letter; it only sorts the queue. The word lists themselves are data, in
-flag_words.py.
+threatening words, links, phone numbers, email addresses, shouting, the same text sent
+many times (counted in the database from `fingerprint`) and letters sent faster than a
+person writes. A flag never blocks or drops a letter; it only sorts the queue. The word
+lists themselves are data, in flag_words.py.
 """
 
 import hashlib

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import Supporter, csrf_from, hidden_value, sign_in, staff_client
-from staff_pages import add_email, add_letter
+from factories import LetterFactory, OutboxFactory
+from helpers import SAME_ORIGIN, Supporter, csrf_from, hidden_value, sign_in, staff_client
 
 import letters
 from extensions import db
@@ -31,7 +31,7 @@ HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 CASE = "gustavo-gatica"
 PARTNER = "riverside"
 EMBED = f"/embed/{PARTNER}/{CASE}"
-FROM_THE_FRAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 
 # GET routes that answer something other than an HTML page: vnu has nothing to check.
 NOT_HTML = {
@@ -158,16 +158,18 @@ def seed(app, admin):
         db.session.execute(sa.update(Case).where(Case.slug == CASE).values(photo))
         ids = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
         partner = db.session.scalar(sa.select(Partner.id))
-        add_letter(ids[CASE], flags="fast", partner_id=partner)
-        add_letter(ids[CASE], kind="solidarity", language="es", body="¡Fuerza, Gustavo!")
-        add_letter(ids["nassima-al-sada"], language="ar", body="نحن معك", moderation="approved")
-        add_letter(ids["nassima-al-sada"], kind="solidarity", moderation="rejected")
-        add_email(add_letter(ids[CASE], status="unconfirmed"), state="dead", last_error="550")
+        LetterFactory(case_id=ids[CASE], flags="fast", partner_id=partner)
+        LetterFactory(case_id=ids[CASE], kind="solidarity", language="es", body="¡Fuerza!")
+        arabic = {"language": "ar", "body": "نحن معك", "moderation": "approved"}
+        LetterFactory(case_id=ids["nassima-al-sada"], **arabic)
+        LetterFactory(case_id=ids["nassima-al-sada"], kind="solidarity", moderation="rejected")
+        unconfirmed = LetterFactory(case_id=ids[CASE], status="unconfirmed")
+        OutboxFactory(letter_id=unconfirmed.id, state="dead", last_error="550 no such user")
 
 
 def post(client, path, htmx=False, **fields):
     """A staff form sent with the session's CSRF token, as the page's form sends it."""
-    data = {"csrf_token": csrf_from(client, "/admin/queue"), **fields}
+    data = {"csrf_token": csrf_from(client), **fields}
     return client.post(path, data=data, headers=HTMX if htmx else {})
 
 
@@ -185,8 +187,12 @@ def public_pages(app, expiring, pages):
     pages.add("form-errors-htmx", supporter.submit(CASE, htmx=True, **mistakes), 422, True)
     check = f"/cases/{CASE}/letters/appeal/check-email"
     fields = {**supporter.form_fields(CASE, "appeal"), "appeal-email": "nope"}
-    answer = client.post(check, data=fields, headers=HTMX)
+    answer = client.post(check, data=fields, headers={**SAME_ORIGIN, **HTMX})
     pages.add("email-check-htmx", answer, fragment=True)
+    forged = f"/cases/{CASE}/letters/appeal"
+    pages.add("form-cross-site", client.post(forged, data=fields, headers=CROSS_SITE), 403)
+    refused = client.post(forged, data=fields, headers={**CROSS_SITE, **HTMX})
+    pages.add("form-cross-site-htmx", refused, 403, True)
     pages.add("thanks-htmx", supporter.submit(CASE, htmx=True, kind="solidarity"), 200, True)
     pages.add("thanks", client.get(f"/cases/{CASE}/thanks/appeal"))
     pages.add("privacy", client.get("/privacy"))
@@ -206,12 +212,12 @@ def confirm_pages(app, expiring, pages):
     pages.add("confirm", page)
     pages.add("confirm-tampered", client.get(link + "x"), 400)
     pages.add("confirm-expired", expiring.test_client().get(link), 400)
-    csrf = hidden_value(page.get_data(as_text=True), "csrf_token")
-    bad_address = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "nope"})
+    resend = "/confirm/resend"
+    bad_address = client.post(resend, data={"email": "nope"}, headers=SAME_ORIGIN)
     pages.add("resend-bad-address", bad_address, 422)
-    confirmed = client.post(link, data={"csrf_token": csrf})
+    confirmed = client.post(link, headers=SAME_ORIGIN)
     pages.add("confirmed", client.get(confirmed.headers["Location"]))
-    resent = client.post("/confirm/resend", data={"csrf_token": csrf, "email": "a@example.org"})
+    resent = client.post(resend, data={"email": "a@example.org"}, headers=SAME_ORIGIN)
     pages.add("resent", client.get(resent.headers["Location"]))
 
 
@@ -229,11 +235,10 @@ def embed_pages(app, pages):
         "appeal-email": "nope",
     }
     send = f"{EMBED}/letters/appeal"
-    pages.add("embed-errors", client.post(send, data=fields, headers=FROM_THE_FRAME), 422)
-    errors = client.post(send, data=fields, headers={**FROM_THE_FRAME, **HTMX})
+    pages.add("embed-errors", client.post(send, data=fields, headers=SAME_ORIGIN), 422)
+    errors = client.post(send, data=fields, headers={**SAME_ORIGIN, **HTMX})
     pages.add("embed-errors-htmx", errors, 422, True)
-    forged = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-    pages.add("embed-refused", client.post(send, data=fields, headers=forged), 403)
+    pages.add("embed-refused", client.post(send, data=fields, headers=CROSS_SITE), 403)
     pages.add("embed-thanks", client.get(f"{EMBED}/thanks/appeal"))
     with app.test_request_context():
         stats = db.session.scalar(sa.select(Partner.stats_token))
@@ -289,8 +294,9 @@ def moderator_pages(app, pages):
     """A moderator's queue: a decision's toast, the htmx answer, and the queue once empty."""
     moderator = staff_client(app, "moderator", "mod@example.org")
     with app.app_context():  # the admin's visit holds the others for a while
-        add_letter(db.session.scalar(sa.select(Case.id).where(Case.slug == CASE)))
-        add_letter(db.session.scalar(sa.select(Case.id).where(Case.slug == CASE)))
+        LetterFactory.create_batch(
+            2, case_id=db.session.scalar(sa.select(Case.id).where(Case.slug == CASE))
+        )
     html = moderator.get("/admin/queue").get_data(as_text=True)
     letter = hidden_value(html, "letter")
     decide = {"letter": letter, "decision": "approve", "next": "/admin/queue"}

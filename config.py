@@ -85,7 +85,9 @@ class Config:
     # Flask-Compress: off behind a proxy that compresses (deploy/nginx.conf does).
     COMPRESS_REGISTER = env_bool("COMPRESS_RESPONSES", True)
     COMPRESS_ALGORITHM = ["br", "gzip"]
-    COMPRESS_ALGORITHM_STREAMING = ["br"]  # static files; Flask-Compress cannot stream gzip
+    # Not files sent as a stream (static/): Flask-Compress's streaming path leaves the file
+    # open. Browsers keep static files a year, and nginx serves them compressed.
+    COMPRESS_STREAMS = False
     DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
     DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     DELIVERY_BOOKLET_BATCH = env_int("DELIVERY_BOOKLET_BATCH", 3000)  # ~8 s a volume

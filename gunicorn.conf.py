@@ -5,9 +5,9 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Sync workers, one request at a time each: a fair fit for short, CPU-bound Flask views.
-# cores+1 rather than 2*cores+1: measured on 2 cores (bench/), fewer workers kept SQLite
-# writers from queueing on its lock (submission p99 ~90 ms instead of ~400 ms) and
-# served cached pages faster. With a distant database, more workers hide its latency.
+# cores+1 rather than 2*cores+1: on the embedded SQLite database every writer waits for
+# the one write lock, so more workers only lengthen that queue and a supporter's wait.
+# With PostgreSQL on another machine, raise WEB_CONCURRENCY: more workers hide its latency.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -27,9 +27,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_worker_init(worker):
     """Take the loaded app's objects (modules, models, metadata) out of the garbage
-    collector's full collections, which then scan only what requests create. Measured on
-    the moderation queue (bench/queue_bench.py): full collections that cost 35-120 ms, and
-    made the p99 of a 10 ms page, take under 1 ms after this."""
+    collector's full collections, which then scan only what requests create: otherwise a
+    full collection now and then stalls whichever request triggers it (a moderator's
+    queue page took ten times its usual time; see bench/queue_bench.py)."""
     import gc
 
     gc.freeze()

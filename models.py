@@ -159,9 +159,9 @@ class CaseCounter(db.Model):
 
 class SolidarityText(db.Model):
     """How many solidarity letters carry one text (by flags.fingerprint), for the
-    "repeated" flag. Each letter adds one to its row by primary key, so the check costs
-    the same however many letters share a text; a lookup among the letters themselves
-    let PostgreSQL scan them all, its statistics dominated by the shared appeal template.
+    "repeated" flag. Each letter adds one to its row by primary key, so the check takes
+    the same time on the first day of the campaign and after millions of letters; counting
+    among the letters themselves would read more of them as the campaign grows.
     """
 
     __tablename__ = "solidarity_texts"

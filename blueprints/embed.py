@@ -285,8 +285,9 @@ def stats(token):
     partner = partners.partner_for_stats_link(token)
     if partner is None:
         abort(404)
-    # The figures are sums over the partner's letters (0.2 s for 400,000 on PostgreSQL):
-    # kept for a few seconds, like the site's pages, so reloading it costs nothing.
+    # The figures are sums over the partner's letters, which grow through the campaign:
+    # kept for a few seconds, like the site's pages, so a partner reloading the page
+    # does not make the database add them up again each time.
     figures = caching.cached(
         ("partner-stats", partner.id),
         lambda: (partners.stats_per_case(partner.id), partners.stats_per_day(partner.id)),

@@ -9,7 +9,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from factories import CaseFactory
+from embed_pages import RIVERSIDE, FramedSupporter
+from factories import CaseFactory, PartnerFactory
 from helpers import Inbox, Supporter, staff_client
 
 from app import create_app
@@ -178,3 +179,16 @@ def mail_app(make_app, smtp):
 @pytest.fixture
 def supporter(client):
     return Supporter(client)
+
+
+@pytest.fixture
+def partner_id(app, cases):
+    """Riverside School, a partner whose site frames the letter form: its id."""
+    with app.app_context():
+        return PartnerFactory(**RIVERSIDE).id
+
+
+@pytest.fixture
+def framed(app):
+    """A supporter writing in the letter form framed on Riverside School's site."""
+    return FramedSupporter(app.test_client())

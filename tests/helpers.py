@@ -1,12 +1,16 @@
-"""Test helpers: a real SMTP inbox, a supporter who fills in the letter form, and staff
-who sign in. Rows for the database come from factories.py."""
+"""Test helpers: a real SMTP inbox, a supporter who fills in the letter form, staff who
+sign in, and the rows a test stored. Rows for the database come from factories.py."""
 
 import email
 import re
 import socket
 from email import policy
 
+import sqlalchemy as sa
 from factories import STAFF_PASSWORD, StaffUserFactory
+
+from extensions import db
+from models import Letter
 
 
 def free_port():
@@ -73,6 +77,16 @@ class Supporter:
         if htmx:
             headers = {**headers, "HX-Request": "true", "HX-Request-Type": "partial"}
         return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
+
+
+def stored(app, model=Letter):
+    """Every row of `model` by primary key (for letters and emails, the order they were
+    stored), detached so that a test can read them outside the app context."""
+    with app.app_context():
+        query = sa.select(model).order_by(*sa.inspect(model).primary_key)
+        rows = db.session.scalars(query).all()
+        db.session.expunge_all()
+        return rows
 
 
 def rendered(app, email):

@@ -1,213 +1,29 @@
-"""The letter form framed on a partner's site: headers, the cookie-free form token, the
-attacks it must refuse, attribution, and the partner's private stats page."""
+"""Letters sent from the form framed on a partner's site: stored with their partner, the
+cookie-free single-use form token, and the attacks it must refuse (posts from elsewhere,
+tampered, expired, replayed or borrowed tokens, a forged attribution)."""
 
 import base64
-import hashlib
-import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from factories import LetterFactory, PartnerFactory
-from helpers import Supporter, hidden_value, rendered
+from embed_pages import (
+    CASE,
+    HTMX,
+    PAGE,
+    RIVERSIDE,
+    UNION,
+    FramedSupporter,
+    frame_ancestors,
+)
+from factories import PartnerFactory
+from helpers import Supporter, hidden_value, rendered, stored
 from itsdangerous import timed
 from sqlalchemy.exc import OperationalError
 
 import letters
 import partners
 from extensions import db
-from models import Case, Letter, Outbox, Partner, UsedFormToken, utcnow
-
-CASE = "gustavo-gatica"
-PAGE = f"/embed/riverside/{CASE}"
-ORIGINS = ["https://riverside.example", "http://localhost:8080"]
-# What a browser sends when the framed page itself posts (the test client's host is localhost).
-FROM_THE_FRAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
-HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
-
-
-RIVERSIDE = {"slug": "riverside", "name": "Riverside School", "origins": ORIGINS}
-UNION = {"slug": "union", "name": "The Union", "origins": ["https://union.example"]}
-
-
-@pytest.fixture
-def partner_id(app, cases):
-    with app.app_context():
-        return PartnerFactory(**RIVERSIDE).id
-
-
-def stored(app, model=Letter):
-    with app.app_context():
-        rows = db.session.scalars(sa.select(model)).all()
-        db.session.expunge_all()
-        return rows
-
-
-class FramedSupporter(Supporter):
-    """Fills in the framed form as a browser inside the partner's frame would: no cookie,
-    the form token from the page, and the headers a same-origin post carries."""
-
-    def __init__(self, client, page=PAGE):
-        super().__init__(client)
-        self.page = page
-
-    def form_fields(self, page=None, kind="appeal"):
-        html = self.client.get(page or self.page).get_data(as_text=True)
-        return {
-            f"{kind}-form_token": hidden_value(html, f"{kind}-form_token"),
-            f"{kind}-language": hidden_value(html, f"{kind}-language"),
-        }
-
-    def send(
-        self, kind="appeal", fields=None, headers=FROM_THE_FRAME, htmx=False, page=None, **values
-    ):
-        data = self.form_fields(kind=kind) if fields is None else dict(fields)
-        defaults = {
-            "name": "Ada Lovelace",
-            "email": "ada@example.org",
-            "country": "GB",
-            "body": "Please release him now.",
-            "consent_privacy": "y",
-        }
-        for key, value in {**defaults, **values}.items():
-            if value is not None:
-                data[f"{kind}-{key}"] = value
-        headers = {**headers, **(HTMX if htmx else {})}
-        return self.client.post(f"{page or self.page}/letters/{kind}", data=data, headers=headers)
-
-
-@pytest.fixture
-def framed(app):
-    return FramedSupporter(app.test_client())
-
-
-def frame_ancestors(response):
-    csp = response.headers["Content-Security-Policy"]
-    return re.search(r"frame-ancestors ([^;]*)", csp).group(1)
-
-
-# The framed page
-
-
-def test_framed_page_shows_the_case_the_partner_and_both_forms(client, partner_id):
-    response = client.get(PAGE)
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert "with Riverside School" in html
-    assert "Gustavo Gatica" in html and "Dear National Prosecutor," in html
-    for kind in ("appeal", "solidarity"):
-        assert (
-            f'action="{PAGE}/letters/{kind}"' in html
-            and f'data-hx-post="{PAGE}/letters/{kind}"' in html
-        )
-        assert f'name="{kind}-form_token"' in html
-    # No cookie is set or needed: the form token stands in for the CSRF token.
-    assert "csrf_token" not in html and "X-CSRFToken" not in html
-    assert "Set-Cookie" not in response.headers
-    assert response.headers["Cache-Control"] == "no-store"  # single-use tokens inside
-    assert (
-        '<meta name="w4r-parent-origins" content="https://riverside.example http://localhost:8080">'
-        in html
-    )
-    assert " style=" not in html and "<script>" not in html and "<style" not in html
-
-
-def test_framed_page_may_be_framed_by_exactly_the_partners_origins(client, partner_id):
-    response = client.get(PAGE)
-    assert frame_ancestors(response) == "https://riverside.example http://localhost:8080"
-    assert "X-Frame-Options" not in response.headers
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"Origin": "https://evil.example"},
-        {"Referer": "https://evil.example/page"},
-        {"Origin": "https://evil.example", "Referer": "https://evil.example/"},
-    ],
-)
-def test_the_requests_origin_or_referer_never_reaches_the_policy(client, partner_id, headers):
-    response = client.get(PAGE, headers=headers)
-    assert frame_ancestors(response) == "https://riverside.example http://localhost:8080"
-    assert "evil" not in response.headers["Content-Security-Policy"]
-
-
-def test_unknown_and_removed_partners_pages_cannot_be_framed(app, client, partner_id):
-    for path in ("/embed/nobody/gustavo-gatica", "/embed/nobody/gustavo-gatica/thanks/appeal"):
-        response = client.get(path, headers={"Origin": "https://riverside.example"})
-        assert response.status_code == 404
-        assert frame_ancestors(response) == "'none'"
-        assert response.headers["X-Frame-Options"] == "DENY"
-    with app.app_context():
-        partners.remove_partner(partners.find_partner("riverside"))
-    response = client.get(PAGE)
-    assert response.status_code == 404 and frame_ancestors(response) == "'none'"
-
-
-@pytest.mark.parametrize("path", ["/", f"/cases/{CASE}", "/privacy", "/admin/sign-in", "/nowhere"])
-def test_every_other_page_keeps_frame_ancestors_none(client, partner_id, path):
-    response = client.get(path)
-    assert frame_ancestors(response) == "'none'"
-    assert response.headers["X-Frame-Options"] == "DENY"
-
-
-def test_an_unknown_case_is_not_found_inside_the_partners_frame(client, partner_id):
-    for path in ("/embed/riverside/secret-draft", "/embed/riverside/nobody"):
-        response = client.get(path)
-        assert response.status_code == 404
-        assert frame_ancestors(response) == "https://riverside.example http://localhost:8080"
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "lang=<script>alert(1)</script>",
-        "lang=es%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
-        "color=red;&background=url(https://evil.example/x)",
-        "css=}body{display:none}&style=color:red",
-        "partner=zq-other&theme=%3C/style%3E",
-    ],
-)
-def test_nothing_from_the_query_string_reaches_the_page(client, partner_id, query):
-    response = client.get(f"{PAGE}?{query}")
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    for value in (
-        "alert(1)",
-        "red;",
-        "evil.example",
-        "display:none",
-        "color:red",
-        "zq-other",
-        "</style>",
-    ):
-        assert value not in html
-    assert "Dear National Prosecutor," in html  # an unknown language falls back to English
-    assert 'name="appeal-language" type="hidden" value="en"' in html
-    assert "<style" not in html and " style=" not in html
-    assert frame_ancestors(response) == "https://riverside.example http://localhost:8080"
-
-
-def test_the_snippet_sets_the_letters_language(client, partner_id):
-    html = client.get(f"{PAGE}?lang=es").get_data(as_text=True)
-    assert "Estimado señor Fiscal Nacional:" in html
-    assert 'name="appeal-language" type="hidden" value="es"' in html
-
-
-def test_the_page_speaks_the_snippets_language_when_the_site_has_it(make_app, cases):
-    app = make_app(LANGUAGES=["en", "ar"])
-    with app.app_context():
-        PartnerFactory(**RIVERSIDE)
-    client = app.test_client()
-    page = "/embed/riverside/nassima-al-sada?lang=ar"
-    html = client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert '<html lang="ar" dir="rtl"' in html
-    english = client.get("/embed/riverside/nassima-al-sada", headers={"Accept-Language": "en"})
-    assert '<html lang="en" dir="ltr"' in english.get_data(as_text=True)
-
-
-# Sending a letter from the frame
+from models import Outbox, UsedFormToken, utcnow
 
 
 def test_a_letter_from_the_frame_is_stored_with_its_partner(app, framed, partner_id):
@@ -483,98 +299,3 @@ def test_an_embed_token_posted_to_the_main_sites_form_attributes_nothing(app, cl
     assert supporter.submit(CASE, fields=fields).status_code == 303
     [letter] = stored(app)
     assert letter.partner_id is None
-
-
-# The snippet and its script
-
-
-def test_the_snippet_frames_the_form_and_pins_its_script(app, client, partner_id):
-    with app.app_context():
-        case = db.session.scalar(sa.select(Case).filter_by(slug=CASE))
-        snippet = partners.snippet(partners.find_partner("riverside"), case, "es")
-    frame, script = snippet.split("\n")
-    assert frame == (
-        '<iframe src="http://localhost/embed/riverside/gustavo-gatica?lang=es" '
-        'title="Write for Gustavo Gatica" width="100%" height="900" loading="lazy" '
-        "data-w4r-embed></iframe>"
-    )
-    assert " style=" not in snippet and not re.search(r" on\w+=", snippet)  # strict-CSP safe
-    src = re.search(r'<script src="([^"]+)"', script).group(1)
-    assert src == "http://localhost/static/js/embed-1.js"
-    assert 'crossorigin="anonymous" async></script>' in script
-    with client.get("/static/js/embed-1.js") as served:
-        assert served.headers["Access-Control-Allow-Origin"] == "*"  # SRI elsewhere needs CORS
-        digest = base64.b64encode(hashlib.sha384(served.get_data()).digest()).decode()
-    assert f'integrity="sha384-{digest}"' in script
-    with client.get("/static/js/site.js") as other:
-        assert "Access-Control-Allow-Origin" not in other.headers
-
-
-def test_the_scripts_check_origins_both_ways(app):
-    """The browser tests show them working; this pins the checks that keep them safe."""
-    static = Path(app.static_folder) / "js"
-    parent = (static / "embed-1.js").read_text()
-    assert "if (event.origin !== appOrigin) return;" in parent
-    assert "each.contentWindow === event.source" in parent
-    assert 'typeof data.type !== "string"' in parent and "isFinite(value)" in parent
-    frame = (static / "embed-frame.js").read_text()
-    assert re.findall(r"postMessage\(([^)]*)\)", frame) == ["message, target"]
-    assert "allowed.indexOf(candidates[i]) !== -1" in frame
-
-
-# The partner's private stats page
-
-
-def stats_link(app, slug="riverside"):
-    with app.app_context():
-        return "/partners/stats/" + partners.find_partner(slug).stats_token
-
-
-def test_the_stats_link_shows_the_partners_own_figures_only(app, client, cases, partner_id):
-    with app.app_context():
-        union = PartnerFactory(**UNION).id
-        LetterFactory.create_batch(2, case_id=cases[CASE], partner_id=partner_id)
-        LetterFactory(case_id=cases[CASE], partner_id=partner_id, status="unconfirmed")
-        LetterFactory(case_id=cases["germain-rukuki"], partner_id=partner_id)
-        LetterFactory.create_batch(7, case_id=cases[CASE], partner_id=union)
-        LetterFactory.create_batch(11, case_id=cases[CASE])
-    response = client.get(stats_link(app))
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert frame_ancestors(response) == "'none'"
-    html = response.get_data(as_text=True)
-    assert "Letters with Riverside School" in html
-    assert "Your supporters wrote 4 letters through your site." in html
-    assert "3 are confirmed" in html
-    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th><td>(\d+)</td><td>(\d+)</td></tr>", html)
-    today = utcnow().strftime("%Y-%m-%d")
-    assert rows == [
-        ("Gustavo Gatica", "3", "2"),
-        ("Germain Rukuki", "1", "1"),
-        (f'<time datetime="{today}">{today}</time>', "4", "3"),
-    ]
-    assert "The Union" not in html and "<td>7</td>" not in html and "<td>11</td>" not in html
-
-
-def test_a_wrong_rotated_or_removed_stats_link_shows_nothing(app, client, cases, partner_id):
-    old = stats_link(app)
-    assert client.get(old[:-1] + ("x" if not old.endswith("x") else "y")).status_code == 404
-    assert client.get("/partners/stats/").status_code == 404
-    with app.app_context():
-        partners.rotate_stats_link(partners.find_partner("riverside"))
-    assert client.get(old).status_code == 404
-    new = stats_link(app)
-    assert new != old and client.get(new).status_code == 200
-    with app.app_context():
-        LetterFactory(case_id=cases[CASE], partner_id=partner_id, status="unconfirmed")
-    with app.app_context():
-        partners.remove_partner(partners.find_partner("riverside"))
-    missing = client.get(new)
-    assert missing.status_code == 404
-    assert missing.headers["Referrer-Policy"] == "no-referrer"
-    assert "Riverside" not in missing.get_data(as_text=True)
-    with app.app_context():  # kept, with its letter, for the campaign's figures
-        partner = db.session.get(Partner, partner_id)
-        assert partner.removed_at is not None
-        assert partners.totals_by_partner() == {partner_id: (1, 0)}

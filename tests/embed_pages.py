@@ -1,0 +1,57 @@
+"""Helpers for the tests of the letter form framed on a partner's site: the partners and
+the page's address, a supporter who posts from inside the frame, and the origins the page
+lets frame it. The `partner_id` and `framed` fixtures (conftest.py) build on them."""
+
+import re
+
+from helpers import Supporter, hidden_value
+
+CASE = "gustavo-gatica"
+PAGE = f"/embed/riverside/{CASE}"
+ORIGINS = ["https://riverside.example", "http://localhost:8080"]
+# What a browser sends when the framed page itself posts (the test client's host is localhost).
+FROM_THE_FRAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+RIVERSIDE = {"slug": "riverside", "name": "Riverside School", "origins": ORIGINS}
+UNION = {"slug": "union", "name": "The Union", "origins": ["https://union.example"]}
+
+
+class FramedSupporter(Supporter):
+    """Fills in the framed form as a browser inside the partner's frame would: no cookie,
+    the form token from the page, and the headers a same-origin post carries."""
+
+    def __init__(self, client, page=PAGE):
+        super().__init__(client)
+        self.page = page
+
+    def form_fields(self, page=None, kind="appeal"):
+        html = self.client.get(page or self.page).get_data(as_text=True)
+        return {
+            f"{kind}-form_token": hidden_value(html, f"{kind}-form_token"),
+            f"{kind}-language": hidden_value(html, f"{kind}-language"),
+        }
+
+    def send(
+        self, kind="appeal", fields=None, headers=FROM_THE_FRAME, htmx=False, page=None, **values
+    ):
+        data = self.form_fields(kind=kind) if fields is None else dict(fields)
+        defaults = {
+            "name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "country": "GB",
+            "body": "Please release him now.",
+            "consent_privacy": "y",
+        }
+        for key, value in {**defaults, **values}.items():
+            if value is not None:
+                data[f"{kind}-{key}"] = value
+        headers = {**headers, **(HTMX if htmx else {})}
+        return self.client.post(f"{page or self.page}/letters/{kind}", data=data, headers=headers)
+
+
+def frame_ancestors(response):
+    """The origins the page's Content-Security-Policy lets frame it."""
+    csp = response.headers["Content-Security-Policy"]
+    return re.search(r"frame-ancestors ([^;]*)", csp).group(1)

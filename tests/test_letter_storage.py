@@ -125,7 +125,12 @@ def explain(connection, statement, parameters):
             nodes.extend(node.get("Plans", []))
         return scans
     rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-    return [row[-1].split()[1] for row in rows if row[-1].startswith("SCAN ")]
+    # A search by the case alone reads every letter of that case, one by one.
+    return [
+        row[-1].split()[1]
+        for row in rows
+        if row[-1].startswith("SCAN ") or row[-1].endswith("(case_id=?)")
+    ]
 
 
 def test_a_submission_finds_every_row_by_index_however_many_letters(app, supporter, case_slug):
@@ -136,7 +141,8 @@ def test_a_submission_finds_every_row_by_index_however_many_letters(app, support
         shared = {"case_id": case_id, "body": "Please release him now."}
         insert_letters(1500, **shared)  # confirmed and counted
         insert_letters(1500, **shared, status="unconfirmed")
-        db.session.execute(sa.text("ANALYZE"))
+        if db.engine.dialect.name == "postgresql":  # its planner goes by statistics;
+            db.session.execute(sa.text("ANALYZE"))  # SQLite's, as deployed, has none
         db.session.commit()
         counted = db.session.scalar(sa.select(Letter.email).where(Letter.counted).limit(1))
     with statements(app) as seen:

@@ -35,27 +35,33 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     if fast:
         found.append("fast")
     status = "repeat" if already_counted(case_id, kind, email.lower()) else "unconfirmed"
-    row = Letter(
-        case_id=case_id,
-        kind=kind,
-        body=body,
-        name=letter["name"],
-        email=email,
-        email_key=email.lower(),
-        country=letter["country"],
-        city=letter["city"],
-        language=letter["language"],
-        consent_privacy=True,
-        consent_contact=letter["consent_contact"],
-        partner_id=partner_id,
-        fingerprint=fingerprint,
-        flags=",".join(found),
-        flagged=bool(found),
-        status=status,
+    letters, outbox = Letter.__table__, Outbox.__table__
+    connection = db.session.connection()
+    letter_id = connection.execute(
+        letters.insert()
+        .values(
+            case_id=case_id,
+            kind=kind,
+            body=body,
+            name=letter["name"],
+            email=email,
+            email_key=email.lower(),
+            country=letter["country"],
+            city=letter["city"] or "",  # optional: a post may leave it out
+            language=letter["language"],
+            consent_privacy=True,
+            consent_contact=letter["consent_contact"],
+            partner_id=partner_id,
+            fingerprint=fingerprint,
+            flags=",".join(found),
+            flagged=bool(found),
+            status=status,
+        )
+        .returning(letters.c.id)
+    ).scalar_one()
+    connection.execute(
+        outbox.insert().values(recipient=email, template=EMAIL[status], letter_id=letter_id)
     )
-    db.session.add_all([row, Outbox(recipient=email, template=EMAIL[status], letter=row)])
-    db.session.flush()  # the letter's id, without reading the row again after the commit
-    letter_id = row.id
     db.session.commit()
     return letter_id
 

@@ -1,5 +1,6 @@
 """Every table, with the small behaviours that belong to one row."""
 
+import functools
 import random
 import secrets
 from datetime import UTC, datetime
@@ -226,6 +227,14 @@ class UsedFormToken(db.Model):
     expires_at: Mapped[datetime]
 
 
+@functools.cache
+def no_account_hash():
+    """A hash made as set_password makes one, of a password nobody knows, once per process:
+    a sign-in for an address without an active account is checked against it, so that
+    answer costs as much time as a wrong password for a real account."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
 class StaffUser(UserMixin, db.Model):
     """A member of campaign staff: a moderator (the queue) or an admin (everything)."""
 
@@ -253,6 +262,16 @@ class StaffUser(UserMixin, db.Model):
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def password_matches(user, password):
+        """Whether `password` signs in `user`, an active account (None: no account). Either
+        way it costs one hash check: a quick answer for an unknown or disabled address
+        would tell an attacker by its timing which addresses belong to staff."""
+        if user is None or not user.active:
+            check_password_hash(no_account_hash(), password)
+            return False
+        return user.check_password(password)
 
 
 class AuditEvent(db.Model):

@@ -64,7 +64,7 @@ def sign_in():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
-        if user is not None and user.active and user.check_password(form.password.data):
+        if StaffUser.password_matches(user, form.password.data):
             session.clear()  # a new session for the signed-in staff member (no fixation)
             session.permanent = True
             session["signed_in_at"] = session["seen_at"] = time.time()

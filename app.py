@@ -18,7 +18,7 @@ from extensions import (
     mail,
     migrate,
 )
-from web import locale, security
+from web import locale, request_checks, security
 from web.sessions import StaffSessionInterface
 
 
@@ -39,6 +39,7 @@ def create_app(config_class=Config, instance_path=None):
 
     app.session_interface = StaffSessionInterface()
     security.register(app)  # first, so a cross-site post is refused before anything else
+    request_checks.register(app)  # then a NUL or non-UTF-8 byte, before any view or database
     register_extensions(app)
     register_blueprints(app)
 

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from web.htmx import fragment_or_page
+from web.request_checks import UnreadableRequest
 
 
 def titles():
@@ -39,6 +40,8 @@ def error_page(error):
         message = _(
             "This form had expired, so nothing was sent. Please reload the page and try again."
         )
+    elif isinstance(error, UnreadableRequest):  # says what was wrong, not just "not right"
+        message = error.description
     title = titles().get(code, _("That did not work"))
     return fragment_or_page(
         "errors/_message.html", "errors/error.html", code, title=title, message=message

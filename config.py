@@ -44,6 +44,8 @@ class Config:
     MAIL_RETRY_FIRST = env_int("MAIL_RETRY_FIRST", 5)  # seconds, doubles each time
     MAIL_RETRY_MAX = env_int("MAIL_RETRY_MAX", 300)
     MAIL_CLAIM_SECONDS = env_int("MAIL_CLAIM_SECONDS", 300)
+    # Emails an address gets in a day without asking (links, notes): see mail/cap.py.
+    MAIL_UNREQUESTED_PER_DAY = env_int("MAIL_UNREQUESTED_PER_DAY", 3)
 
     # Abuse controls.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

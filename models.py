@@ -177,12 +177,17 @@ class Outbox(db.Model):
     the worker renders it when it sends it, so a submission does not pay for that."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # An address's emails of the day (mail/cap.py) are found through its letters.
+        sa.Index("ix_outbox_letter_id_created_at", "letter_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(EMAIL_MAX))
     template: Mapped[str] = mapped_column(sa.String(40))  # templates/email/<template>.txt|html
-    state: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending|sent|dead
+    # pending|sent|dead, or capped: over its address's daily cap, kept and never sent
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")

@@ -227,13 +227,16 @@ def confirmed(slug):
 @bp.post("/confirm/resend")
 @limiter.limit("10 per hour")
 def resend():
-    """A new confirmation link, for an expired link or by address. Says the same either way."""
+    """New confirmation links, for an expired link or by address: one email at most, with
+    a link for each letter of that address still waiting. The page says the same whether
+    the address is unknown, known or over its daily cap (mail/cap.py)."""
     token = request.form.get("token", "")
     email = request.form.get("email", "").strip()
     if token:
         letter_id, _problem = letters.read_confirm_token(token)  # expired is fine here
-        if letter_id is not None:
-            letters.resend_confirmation([letter_id])
+        letter = db.session.get(Letter, letter_id) if letter_id is not None else None
+        if letter is not None:
+            letters.resend_confirmation(letter.email_key)
     elif email:
         address = normalized_email(email)
         if address is None:
@@ -241,7 +244,7 @@ def resend():
                 "public/confirm.html", problem="invalid", email=email, email_error=INVALID_EMAIL
             )
             return no_referrer(make_response(page, 422))
-        letters.resend_confirmation(letters.unconfirmed_letter_ids(address))
+        letters.resend_confirmation(address.lower())
     return redirect(url_for(".resent"), 303)
 
 

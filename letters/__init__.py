@@ -8,7 +8,7 @@ from letters.confirm import (
     confirm_url,
     read_confirm_token,
     resend_confirmation,
-    unconfirmed_letter_ids,
+    unconfirmed_letters,
 )
 from letters.counters import add_to_counter, case_count, counts_by_case, total_count
 from letters.submit import REPEATED_AFTER, submit_letter
@@ -24,5 +24,5 @@ __all__ = [
     "resend_confirmation",
     "submit_letter",
     "total_count",
-    "unconfirmed_letter_ids",
+    "unconfirmed_letters",
 ]

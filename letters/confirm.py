@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import begin_write, db
 from letters.counters import add_to_counter
+from mail import cap
 from models import Letter, Outbox, utcnow
 
 CONFIRM_SALT = "confirm-letter"
@@ -77,23 +78,30 @@ def read_confirm_token(token):
         return None, "invalid"
 
 
-def resend_confirmation(letter_ids):
-    """Queue a fresh confirmation link for each of these letters still unconfirmed."""
+def resend_confirmation(email_key):
+    """Queue one email carrying a new link for each unconfirmed letter from this address
+    (the "resend" template), however often it is asked: within the address's daily cap
+    it is sent, over it kept unsent (mail/cap.py). Returns whether it will be sent."""
     begin_write()
-    letters = db.session.scalars(
-        sa.select(Letter).where(Letter.id.in_(letter_ids), Letter.status == "unconfirmed")
-    ).all()
-    for letter in letters:
-        db.session.add(Outbox(recipient=letter.email, letter=letter, template="confirm"))
+    newest = db.session.scalars(unconfirmed(email_key).limit(1)).first()
+    if newest is None:
+        db.session.commit()
+        return False
+    state = cap.outbox_state(email_key)
+    db.session.add(Outbox(recipient=newest.email, letter=newest, template="resend", state=state))
     db.session.commit()
-    return len(letters)
+    return state != cap.CAPPED
 
 
-def unconfirmed_letter_ids(email, limit=20):
-    """Recent unconfirmed letters from an address, for "send me a new link"."""
-    return db.session.scalars(
-        sa.select(Letter.id)
-        .where(Letter.email_key == email.lower(), Letter.status == "unconfirmed")
+def unconfirmed(email_key):
+    return (
+        sa.select(Letter)
+        .where(Letter.email_key == email_key, Letter.status == "unconfirmed")
         .order_by(Letter.id.desc())
-        .limit(limit)
-    ).all()
+    )
+
+
+def unconfirmed_letters(email_key, limit=20):
+    """The address's letters still waiting for confirmation, newest first (a new-link
+    email carries a link for each)."""
+    return db.session.scalars(unconfirmed(email_key).limit(limit)).all()

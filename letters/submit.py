@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from extensions import begin_write, db
 from letters.confirm import already_counted
 from letters.counters import dialect_insert
+from mail import cap
 from models import FlagWord, Letter, Outbox, SolidarityText
 from moderation import flags
 from web import caching
@@ -59,8 +60,13 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
         )
         .returning(letters.c.id)
     ).scalar_one()
-    connection.execute(
-        outbox.insert().values(recipient=email, template=EMAIL[status], letter_id=letter_id)
+    connection.execute(  # over the address's daily cap, the email is kept but not sent
+        outbox.insert().values(
+            recipient=email,
+            template=EMAIL[status],
+            letter_id=letter_id,
+            state=cap.outbox_state(email.lower()),
+        )
     )
     db.session.commit()
     return letter_id

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 SUBJECTS = {
     "confirm": _l("Please confirm your letter for %(name)s"),
     "repeat": _l("You have already written for %(name)s"),
+    "resend": _l("Your new confirmation link"),
 }
 
 
@@ -37,13 +38,16 @@ def render(email):
 
     Links are built from BASE_URL, never from whatever host a request named.
     """
-    from letters import confirm_url
+    from letters import confirm_url, unconfirmed_letters
 
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         letter = db.session.get(Letter, email.letter_id)
         context = {"letter": letter, "case": letter.case}
         if email.template == "confirm":
             context["confirm_url"] = confirm_url(letter)
+        elif email.template == "resend":  # one email for all the address's waiting letters
+            waiting = unconfirmed_letters(letter.email_key)
+            context["links"] = [(each.case, confirm_url(each)) for each in waiting]
         return (
             str(SUBJECTS[email.template] % {"name": letter.case.name}),
             render_template(f"email/{email.template}.txt", **context),

@@ -19,6 +19,7 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Regexp, ValidationError
 
 from models import BODY_MAX, CITY_MAX, EMAIL_MAX, NAME_MAX
+from moderation.flags import has_email, has_link
 
 
 @lru_cache(maxsize=16)
@@ -125,6 +126,21 @@ def single_line(form, field):
         raise ValidationError(ONE_LINE)
 
 
+# A name is shown beside our words (in the letters we deliver and on staff pages), so it
+# may not be a way to show someone a link under our name. Besides what the moderators' flags call a
+# link or an address, any word.word with letters after the dot is taken for a domain
+# ("evil.example"); initials ("J.R.R.") and titles ("Dr. Ana") have none.
+DOMAIN = re.compile(r"\w\.[^\W\d_]{2,}")
+NOT_A_NAME = _l("Please write only your name, without a link, an email address or a website.")
+
+
+def only_a_name(form, field):
+    """A WTForms validator: a name carries no link, email address or domain."""
+    text = field.data or ""
+    if has_link(text) or has_email(text) or DOMAIN.search(text):
+        raise ValidationError(NOT_A_NAME)
+
+
 def no_control_characters(form, field):
     if field.data and CONTROL_CHARACTERS.search(field.data):
         raise ValidationError(CANNOT_SEND)
@@ -159,6 +175,7 @@ class LetterForm(FlaskForm):
             DataRequired(_l("Please tell us your name.")),
             Length(max=NAME_MAX, message=_l("Please keep your name under %(max)d characters.")),
             single_line,
+            only_a_name,
         ],
     )
     email = StringField(

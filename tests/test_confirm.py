@@ -63,7 +63,7 @@ def test_confirmation_email_has_both_parts_and_a_working_link(
     assert "Write for Rights" in message["From"]
     text = smtp.body(message, "plain")
     html = smtp.body(message, "html")
-    assert text.startswith("Dear Ada Lovelace,")
+    assert text.startswith("Hello,") and "Ada" not in text  # nothing the writer typed
     assert "Open this link and press the Confirm button" in text
     assert ">Confirm my letter</a>" in html
     link = confirm_link(message)
@@ -214,14 +214,12 @@ def test_resending_links_is_rate_limited(make_app, cases):
     assert "Please wait a few minutes and try again" in refused.get_data(as_text=True)
 
 
-def test_markup_in_a_name_is_escaped_in_the_html_email(mail_app, mail_supporter, smtp, cases):
-    mail_supporter.submit("gustavo-gatica", name='<a href="http://evil.example">Click</a>')
+def test_markup_in_a_name_never_reaches_the_email(mail_app, mail_supporter, smtp, cases):
+    assert mail_supporter.submit("gustavo-gatica", name="<b>Click</b>").status_code == 303
     deliver(mail_app)
     [message] = smtp.messages
-    html = smtp.body(message, "html")
-    assert "evil.example" not in html.replace("&#34;http://evil.example&#34;", "")
-    assert "&lt;a href=" in html
-    assert 'Dear <a href="http://evil.example">Click</a>,' in smtp.body(message, "plain")
+    for part in ("html", "plain"):
+        assert "Click" not in smtp.body(message, part)
 
 
 def test_line_breaks_cannot_reach_mail_headers(mail_app, mail_supporter, smtp, cases):

@@ -35,7 +35,7 @@ def test_the_supporter_path_is_marked_for_translation():
         "Please enter a valid email address, like name@example.org.",
         "Thank you! Please check your inbox.",  # thank-you panel
         "Please confirm your letter for %(name)s",  # email subject
-        "Dear %(name)s,",  # email body
+        "Hello,",  # email body
         "This link has expired",  # confirm page
         "We could not find that page. It may have moved, or the case may be closed.",
         "message sent",  # counters (plural)

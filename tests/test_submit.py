@@ -138,7 +138,7 @@ def test_markup_is_stored_as_typed_and_shown_escaped(app, supporter, case_slug):
     [letter] = stored(app)
     assert letter.name == payload and letter.body == payload
     _subject, _text, html = rendered(app, stored(app, Outbox)[0])
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "script" not in html  # the name stays out of the email altogether
 
 
 def test_unicode_right_to_left_and_emoji_round_trip(app, supporter, case_slug):
@@ -149,7 +149,7 @@ def test_unicode_right_to_left_and_emoji_round_trip(app, supporter, case_slug):
     [letter] = stored(app)
     assert (letter.name, letter.body, letter.city) == (name, body, "İstanbul")
     _subject, text, _html = rendered(app, stored(app, Outbox)[0])
-    assert f"Dear {name}," in text
+    assert text.startswith("Hello,") and name not in text  # emails greet nobody by name
 
 
 def test_email_is_checked_when_the_field_loses_focus(client, supporter, case_slug):

@@ -40,15 +40,19 @@ def confirm_letter(letter_id):
         if letter is None or letter.status != "unconfirmed":
             db.session.commit()
             return letter
-        letter.status = "confirmed"
-        letter.confirmed_at = utcnow()
-        if not already_counted(letter.case_id, letter.kind, letter.email_key):
-            letter.counted = True
-            add_to_counter(letter.case_id)
+        # The counted-once index fires at the first flush, which is the counter's upsert
+        # (autoflush), not only the commit: so all of it is inside the try. When another
+        # letter from this address was counted meanwhile, start again; the second attempt
+        # sees that letter and confirms this one without counting it.
         try:
+            letter.status = "confirmed"
+            letter.confirmed_at = utcnow()
+            if not already_counted(letter.case_id, letter.kind, letter.email_key):
+                letter.counted = True
+                add_to_counter(letter.case_id)
             db.session.commit()
             return letter
-        except IntegrityError:  # another letter from this address was counted meanwhile
+        except IntegrityError:
             db.session.rollback()
     raise RuntimeError("could not confirm letter")
 

@@ -89,7 +89,7 @@ def create_admin_command(email, role):
         user = StaffUser(email=email)
         db.session.add(user)
     user.role, user.active = role, True
-    user.set_password(password)
+    user.set_password(password)  # also ends the account's sessions: new password, new role
     db.session.flush()
     audit.record("staff.create" if created else "staff.update", user, actor=None, role=role)
     db.session.commit()
@@ -117,12 +117,13 @@ def staff_list():
 @staff_group.command("disable")
 @click.argument("email")
 def staff_disable(email):
-    """Stop an account signing in; its open sessions end at their next request."""
+    """Stop an account signing in; its open sessions end at once."""
     begin_write()
     user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No staff account for {email}.")
     user.active = False
+    user.end_sessions()  # for good: switching the account back on does not revive them
     audit.record("staff.disable", user, actor=None)
     db.session.commit()
     click.echo(f"Disabled {user.email}.")

@@ -252,10 +252,21 @@ class StaffUser(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # Part of every session's user id (get_id): raising it ends all of the account's
+    # sessions at once, on the server, even ones whose cookie was copied elsewhere.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """The id kept in the session: Flask-Login's "alternative token", id and version."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self):
+        """Sign this account out everywhere: every session cookie issued so far stops working."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def is_admin(self):
@@ -264,6 +275,7 @@ class StaffUser(UserMixin, db.Model):
     def set_password(self, password):
         """werkzeug's current default: scrypt, with a random salt per password."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()  # whoever knew the old password is signed out too
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

@@ -30,12 +30,16 @@ class SignInForm(FlaskForm):
 
 @login_manager.user_loader
 def load_user(user_id):
-    """The signed-in staff member, while their account is active and their session fresh."""
+    """The signed-in staff member, while their account is active, their session fresh and
+    not ended since (sign-out, new password or role, disabled: StaffUser.end_sessions)."""
     signed_in_at = session.get("signed_in_at", 0)
     if time.time() - signed_in_at > current_app.config["STAFF_SESSION_HOURS"] * 3600:
         return None
-    user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    account, _, version = user_id.partition(":")
+    user = db.session.get(StaffUser, int(account)) if account.isdigit() else None
+    if user is None or not user.active or version != str(user.session_version):
+        return None
+    return user
 
 
 def account_key():
@@ -82,6 +86,11 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    """Sign out here and everywhere else: copies of this session's cookie stop working too."""
+    if current_user.is_authenticated:
+        begin_write()
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in"), 303)

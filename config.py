@@ -6,6 +6,9 @@ development into instance/). TestConfig is what the test suite uses.
 
 import os
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 
 def env_bool(name, default=False):
     """Read a yes/no setting; "1", "true", "yes" and "on" mean yes."""
@@ -19,6 +22,17 @@ def env_int(name, default):
     """Read a whole-number setting."""
     value = os.environ.get(name)
     return default if value in (None, "") else int(value)
+
+
+# How Redis (rate limits, the app's cache) is asked: a request waits at most REDIS_TIMEOUT_MS
+# to connect and as long for each answer, and never retries (redis-py retries 3 times with
+# backoff of up to seconds by default), so a Redis down or frozen never adds seconds.
+REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_MS", 100) / 1000
+REDIS_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    "retry": Retry(NoBackoff(), 0),
+}
 
 
 class Config:
@@ -52,8 +66,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_SUBMIT = os.environ.get("RATELIMIT_SUBMIT", "10 per minute;60 per hour")
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True  # Redis down must not refuse a letter
+    # Redis down or frozen must not refuse a letter, nor let anyone flood: the limits then
+    # count in each process (Flask-Limiter's in-memory fallback) until Redis answers again.
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = REDIS_OPTIONS
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)  # hops of trusted proxies
 
@@ -84,6 +101,9 @@ class Config:
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or None
     CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
     CACHE_KEY_PREFIX = "w4r-cache:"  # clearing the cache deletes these keys only
+    CACHE_OPTIONS = REDIS_OPTIONS if CACHE_REDIS_URL else None  # only Redis takes them
+    # After the cache's Redis fails, each process renders pages without it this long.
+    REDIS_CACHE_PAUSE_SECONDS = env_int("REDIS_CACHE_PAUSE_SECONDS", 30)
     # Flask-Compress: off behind a proxy that compresses (deploy/nginx.conf does).
     COMPRESS_REGISTER = env_bool("COMPRESS_RESPONSES", True)
     COMPRESS_ALGORITHM = ["br", "gzip"]

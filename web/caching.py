@@ -17,6 +17,7 @@ process when it is Redis, else in the process that made the change).
 import logging
 import math
 import time
+from time import monotonic
 
 from flask import current_app, make_response, request
 from flask_babel import get_locale
@@ -47,19 +48,13 @@ def cached(key, make, seconds=None):
 
 def forget(key):
     """Drop `key` from the app's cache, after a change its value must show at once."""
-    try:
-        cache.delete(key_text(key))
-    except RedisError:
-        log.exception("could not drop %r from the cache", key)
+    ask_cache(cache.delete, key_text(key))
 
 
 def forget_everything():
     """Empty the app's cache after a staff change to what public pages show (a case
     edited, published, closed or moved). Only this app's keys (CACHE_KEY_PREFIX)."""
-    try:
-        cache.clear()
-    except RedisError:
-        log.exception("could not empty the cache")
+    ask_cache(cache.clear)
 
 
 def public_page(render, *variant):
@@ -118,20 +113,48 @@ def key_text(key):
     return key if isinstance(key, str) else ":".join(map(str, key))
 
 
-# A cache that does not answer (Redis restarting) must not take the site down with it:
-# the page is rendered afresh and the problem logged.
+# The app's cache fails open: when Redis is down or frozen, pages are rendered afresh (the
+# database does the work) rather than refused. Each call waits at most REDIS_TIMEOUT_MS
+# (config.py); after a failure this process leaves Redis alone for REDIS_CACHE_PAUSE_SECONDS
+# (a circuit breaker), so an outage costs one short wait per pause, not one per request,
+# and it warns at most once a minute rather than once per request.
+WARN_EVERY_SECONDS = 60
 
 
-def read(key):
+class CacheOutage:
+    """When this app's cache (in each process) last failed, and when that was logged."""
+
+    def __init__(self):
+        self.paused_until = -math.inf
+        self.warned_at = -math.inf
+
+
+def ask_cache(call, *args, **kwargs):
+    """call(*args, **kwargs), a method of the app's cache; None when the cache fails, or
+    failed less than REDIS_CACHE_PAUSE_SECONDS ago."""
+    outage = current_app.extensions.setdefault("cache_outage", CacheOutage())
+    now = monotonic()
+    if now < outage.paused_until:
+        return None
     try:
-        return cache.get(key)
-    except RedisError:
-        log.exception("the cache did not answer; rendering afresh")
+        return call(*args, **kwargs)
+    except RedisError as error:
+        pause = current_app.config["REDIS_CACHE_PAUSE_SECONDS"]
+        outage.paused_until = now + pause
+        if now - outage.warned_at >= WARN_EVERY_SECONDS:
+            outage.warned_at = now
+            log.warning(
+                "the app's cache (Redis) failed: %s. Pages are rendered without it; "
+                "Redis is tried again after %d s",
+                error,
+                pause,
+            )
         return None
 
 
+def read(key):
+    return ask_cache(cache.get, key)
+
+
 def keep(key, value, seconds):
-    try:
-        cache.set(key, value, timeout=seconds)
-    except RedisError:
-        log.exception("could not keep %s in the cache", key)
+    ask_cache(cache.set, key, value, timeout=seconds)

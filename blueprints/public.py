@@ -2,6 +2,7 @@
 
 import logging
 import os
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -18,6 +19,7 @@ from werkzeug.exceptions import TooManyRequests
 
 import letters
 from blueprints.shared import (
+    NOT_SAVED,
     TOO_MANY,
     blank_form,
     case_summary,
@@ -33,7 +35,7 @@ from blueprints.shared import (
 from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
-from web import caching
+from web import caching, errors
 from web.htmx import fragment_or_page, is_htmx
 from web.security import CrossSiteRequest
 
@@ -86,7 +88,7 @@ def render_form(case, form, status, problem=None):
     """The form again (its fragment for htmx, else the whole case page), text kept."""
     forms = {kind: blank_form(case, kind, form.language.data or "en") for kind in KINDS}
     forms[form.kind] = form
-    return fragment_or_page(
+    response = fragment_or_page(
         "partials/_letter_form.html",
         "public/case.html",
         status,
@@ -98,6 +100,7 @@ def render_form(case, form, status, problem=None):
         count=letters.case_count(case.id),
         language=form.language.data or "en",
     )
+    return errors.unavailable(response) if status >= 500 else response
 
 
 @bp.post("/cases/<slug>/letters/<kind>")
@@ -155,6 +158,33 @@ def submit_problem(error):
     form = LetterForm(kind)
     problem = FROM_ANOTHER_SITE if isinstance(error, CrossSiteRequest) else TOO_MANY
     return render_form(case, form, error.code, problem)  # Flask-Limiter adds Retry-After
+
+
+def database_down(error):
+    """The database does not answer. A posted letter comes back in its form, text kept, on a
+    503 page that says it was not saved (the case itself cannot be read to show its whole
+    page); any other page says the site cannot reach its letters."""
+    kind = (request.view_args or {}).get("kind")
+    if request.endpoint != "public.submit" or kind not in KINDS:
+        return errors.database_down(error)
+    errors.log_database_down(error)
+    form = LetterForm(kind)
+    # The form needs only the case's address (its slug), and a generic solidarity hint.
+    case = SimpleNamespace(slug=request.view_args["slug"], solidarity_prompt=None)
+    response = fragment_or_page(
+        "partials/_letter_form.html",
+        "public/letter_not_saved.html",
+        503,
+        case=case,
+        form=form,
+        problem=NOT_SAVED,
+        problem_kind=kind,
+    )
+    return errors.unavailable(response)
+
+
+for database_error in errors.DATABASE_DOWN:
+    bp.register_error_handler(database_error, database_down)
 
 
 @bp.get("/cases/<slug>/count")

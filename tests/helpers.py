@@ -79,6 +79,14 @@ class Supporter:
         return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
 
 
+def unreachable_database(url):
+    """A database URL of the same kind as `url` that does not answer: a PostgreSQL port
+    nothing listens on, or an SQLite file in a folder that does not exist."""
+    if url.startswith("postgresql"):
+        return "postgresql://postgres@127.0.0.1:1/gone"
+    return "sqlite:////no-such-folder/letters.db"
+
+
 def stored(app, model=Letter):
     """Every row of `model` by primary key (for letters and emails, the order they were
     stored), detached so that a test can read them outside the app context."""

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from factories import LetterFactory, OutboxFactory
-from helpers import SAME_ORIGIN, Supporter, csrf_from, hidden_value, sign_in, staff_client
+from helpers import (
+    SAME_ORIGIN,
+    Supporter,
+    csrf_from,
+    hidden_value,
+    sign_in,
+    staff_client,
+    unreachable_database,
+)
 
 import letters
 from extensions import db
@@ -126,6 +134,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     staff_pages(app, admin, pages)
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
+    database_down_pages(app, make_app, pages)
 
     html_endpoints = {
         rule.endpoint
@@ -200,6 +209,18 @@ def public_pages(app, expiring, pages):
     pages.add("not-found", client.get("/no/such/page"), 404)
     pages.add("not-found-htmx", client.get("/cases/no-such-case", headers=HTMX), 404, True)
     pages.add("method-not-allowed", client.post("/privacy"), 405)
+
+
+def database_down_pages(app, make_app, pages):
+    """A case page, and a letter posted, while the database does not answer."""
+    fields = Supporter(app.test_client()).form_fields(CASE, "appeal")
+    down = make_app(
+        SQLALCHEMY_DATABASE_URI=unreachable_database(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+    supporter = Supporter(down.test_client())
+    pages.add("database-down", down.test_client().get(f"/cases/{CASE}"), 503)
+    pages.add("letter-not-saved", supporter.submit(CASE, fields=fields), 503)
+    pages.add("letter-not-saved-htmx", supporter.submit(CASE, htmx=True, fields=fields), 503, True)
 
 
 def confirm_pages(app, expiring, pages):

@@ -2,7 +2,7 @@
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
@@ -19,20 +19,37 @@ from extensions import (
     migrate,
 )
 from web import locale, request_checks, security
+from web.log_privacy import private_url
 from web.sessions import StaffSessionInterface
+
+
+class App(Flask):
+    """Flask, whose log of an unhandled error names the path without its token or query."""
+
+    def log_exception(self, exc_info):
+        """Log an unhandled exception as Flask does, with private_url() for the path: a
+        confirmation link's token is a key to a supporter's letter."""
+        path = private_url(request.path)
+        self.logger.error(f"Exception on {path} [{request.method}]", exc_info=exc_info)
 
 
 def create_app(config_class=Config, instance_path=None):
     """Build the app for one configuration (Config in production, TestConfig in tests)."""
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = App(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_object(config_class)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export a long random value.")
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    # A database error's message leaves out the statement's values (a supporter's address
+    # and name): those errors are logged.
+    engine_options = {"hide_parameters": True}
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A pooled server connection may have died with a restart: test it on checkout.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        engine_options["pool_pre_ping"] = True
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options | app.config.get(
+        "SQLALCHEMY_ENGINE_OPTIONS", {}
+    )
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -61,13 +61,7 @@ class Site:
     def start(self):
         env = self.app_environment()
         for command in (["db", "upgrade"], ["seed"], ["create-admin", STAFF[0]]):
-            subprocess.run(  # noqa: S603 (the app's own commands)
-                [sys.executable, "-m", "flask", "--app", "app", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            self.flask(command, env)
         self.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"], env)
         wait_for(self.app_port)
         (self.folder / "cache").mkdir()
@@ -82,6 +76,17 @@ class Site:
         main = f"daemon off; pid {self.folder / 'nginx.pid'};"
         self.run([NGINX, "-p", str(self.folder), "-c", str(conf), "-e", "stderr", "-g", main])
         wait_for(self.port)
+
+    def flask(self, command, env, **output):
+        """Run `flask --app app COMMAND`; its output is captured unless `output` (stdout,
+        stderr) says where it goes."""
+        subprocess.run(  # noqa: S603 (the app's own commands)
+            [sys.executable, "-m", "flask", "--app", "app", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            **(output or {"capture_output": True}),
+        )
 
     def run(self, command, env=None):
         process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603

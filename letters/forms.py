@@ -196,6 +196,7 @@ class LetterForm(FlaskForm):
     )
     city = StringField(
         _l("City (optional)"),
+        default="",  # optional: a post may leave it out
         filters=[strip],
         validators=[
             Length(max=CITY_MAX, message=_l("Please keep the city under %(max)d characters.")),

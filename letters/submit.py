@@ -48,7 +48,7 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
             email=email,
             email_key=email.lower(),
             country=letter["country"],
-            city=letter["city"] or "",  # optional: a post may leave it out
+            city=letter["city"],
             language=letter["language"],
             consent_privacy=True,
             consent_contact=letter["consent_contact"],

@@ -147,14 +147,12 @@ def check_email(slug, kind):
 def submit_problem(error):
     """A letter posted from another site, or too many letters: say so in the form, keep
     what was typed, store nothing."""
-    from web.errors import error_page
-
     kind = (request.view_args or {}).get("kind")
     if request.endpoint != "public.submit" or kind not in KINDS:
-        return error_page(error)
+        return errors.error_page(error)
     case = find_visible_case(request.view_args["slug"])  # no abort inside an error handler
     if case is None:
-        return error_page(error)
+        return errors.error_page(error)
     form = LetterForm(kind)
     problem = FROM_ANOTHER_SITE if isinstance(error, CrossSiteRequest) else TOO_MANY
     return render_form(case, form, error.code, problem)  # Flask-Limiter adds Retry-After

@@ -7,7 +7,7 @@ pages keep their session cookie and Flask-WTF's token as well.
 
 import pytest
 import sqlalchemy as sa
-from helpers import SAME_ORIGIN, Supporter, csrf_from, staff_client
+from helpers import SAME_ORIGIN, Supporter, csrf_from, staff_client, stored
 
 import letters
 import partners
@@ -38,13 +38,6 @@ ACCEPTED = {
     "our origin, no fetch metadata (older browsers)": {"Origin": "http://localhost"},
     "no headers at all (curl, a script)": {},
 }
-
-
-def stored(app, model=Letter):
-    with app.app_context():
-        rows = db.session.scalars(sa.select(model)).all()
-        db.session.expunge_all()
-        return rows
 
 
 # Letters

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from factories import insert_letters
 from helpers import Supporter
 
+from app import create_app
+from config import TestConfig
 from extensions import db
 from models import Case, Letter, Outbox, SolidarityText
 
@@ -160,3 +162,24 @@ def test_a_submission_finds_every_row_by_index_however_many_letters(app, support
             sa.select(Letter).where(Letter.email == counted).order_by(Letter.id)
         )
         assert [letter.status for letter in repeat] == ["confirmed", "repeat"]
+
+
+def test_the_embedded_sqlite_database_runs_as_documented(tmp_path):
+    """WAL (readers never wait for the writer), a busy timeout (a writer waits for the lock
+    instead of failing) and foreign keys, on every connection the app opens."""
+    # Its own SQLite file, whichever database the suite runs on.
+    config = type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": None})
+    app = create_app(config, instance_path=str(tmp_path))
+    with app.app_context():
+        connection = db.session.connection()
+        pragmas = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+        }
+        db.session.rollback()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "busy_timeout": 10000,
+        "foreign_keys": 1,
+        "synchronous": 1,
+    }

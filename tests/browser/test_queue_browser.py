@@ -32,6 +32,9 @@ def sign_in(page, url):
     page.fill("#password", STAFF_PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(url + "/admin/queue")
+    # The URL changes before the page has run its deferred scripts (queue.js's keys): a key
+    # pressed in between does nothing, as it would for a person on a slow machine.
+    page.wait_for_load_state("load")
 
 
 def open_queue(live, page, cases, count=4):

@@ -173,8 +173,9 @@ class SolidarityText(db.Model):
 
 
 class Outbox(db.Model):
-    """One email to send, about one letter. Written in the same transaction as the letter;
-    the worker renders it when it sends it, so a submission does not pay for that."""
+    """One email to send, about one letter or to a staff member. Written in the same
+    transaction as the letter; the worker renders it when it sends it, so a submission
+    does not pay for that."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -193,9 +194,13 @@ class Outbox(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
-    letter_id: Mapped[int] = mapped_column(sa.ForeignKey("letters.id"))
+    # About a letter (to its writer), or a staff email (an invitation, a reset link or a
+    # sign-in warning, with the link it carries).
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"))
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    staff_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_links.id"))
 
-    letter: Mapped[Letter] = relationship()
+    letter: Mapped[Letter | None] = relationship()
 
 
 class Partner(db.Model):
@@ -255,6 +260,13 @@ class StaffUser(UserMixin, db.Model):
     # Part of every session's user id (get_id): raising it ends all of the account's
     # sessions at once, on the server, even ones whose cookie was copied elsewhere.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The second factor (TOTP): the secret, set at enrolment and confirmed by a first code;
+    # the last time step used, so a code works once; when the owner was last told of
+    # sign-in attempts from elsewhere (at most one such email per lockout).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    lockout_notified_at: Mapped[datetime | None]
 
     @property
     def is_active(self):
@@ -289,6 +301,42 @@ class StaffUser(UserMixin, db.Model):
             check_password_hash(no_account_hash(), password)
             return False
         return user.check_password(password)
+
+
+class StaffRecoveryCode(db.Model):
+    """One of a staff member's single-use codes for signing in without their phone."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(255))
+    used_at: Mapped[datetime | None]
+
+
+class StaffLink(db.Model):
+    """An emailed, single-use, expiring link: an invitation or a password reset."""
+
+    __tablename__ = "staff_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # invite | reset
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class StaffKnownAddress(db.Model):
+    """An address (keyed hash) this account signed in from: guessing from elsewhere never
+    locks the owner out here."""
+
+    __tablename__ = "staff_known_addresses"
+
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), primary_key=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_sign_in_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(db.Model):

@@ -1,8 +1,8 @@
-"""Staff sign-in and sign-out."""
+"""Signing in with email and password, and signing out."""
 
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -10,12 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from blueprints.shared import local_path, no_store
+from blueprints.auth import bp
+from blueprints.shared import local_path
 from extensions import begin_write, db, limiter, login_manager
 from models import StaffUser, utcnow
 from staff import audit
-
-bp = Blueprint("auth", __name__)
 
 
 class SignInForm(FlaskForm):
@@ -69,19 +68,25 @@ def sign_in():
         email = form.email.data.strip().lower()
         user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
         if StaffUser.password_matches(user, form.password.data):
-            session.clear()  # a new session for the signed-in staff member (no fixation)
-            session.permanent = True
-            session["signed_in_at"] = session["seen_at"] = time.time()
-            login_user(user)
-            begin_write()
-            user.last_sign_in_at = utcnow()
-            audit.record("staff.sign_in", user, actor=user)
-            db.session.commit()
-            return redirect(next_path, 303)
+            return password_accepted(user, next_path)
         problem = _("That email and password do not match an active staff account.")
     status = 422 if request.method == "POST" else 200
     response = render_template("auth/sign_in.html", form=form, problem=problem, next=next_path)
     return response, status
+
+
+def password_accepted(user, next_path):
+    """The right password for an active account (at sign-in, or just set from an emailed
+    link): start the staff member's session and send them on with a 303."""
+    session.clear()  # a new session for the signed-in staff member (no fixation)
+    session.permanent = True
+    session["signed_in_at"] = session["seen_at"] = time.time()
+    login_user(user)
+    begin_write()
+    user.last_sign_in_at = utcnow()
+    audit.record("staff.sign_in", user, actor=user)
+    db.session.commit()
+    return redirect(next_path, 303)
 
 
 @bp.post("/sign-out")
@@ -94,6 +99,3 @@ def sign_out():
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in"), 303)
-
-
-bp.after_request(no_store)  # the sign-in page is never stored

@@ -9,6 +9,7 @@ by its partner's own origins and nowhere else.
 
 import logging
 import time
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import (
@@ -44,7 +45,7 @@ from blueprints.shared import (
 from extensions import csrf, db, limiter
 from letters.forms import EmbedLetterForm
 from models import KINDS
-from web import caching
+from web import caching, errors
 from web.htmx import fragment_or_page, is_htmx
 from web.security import CSP, CrossSiteRequest
 
@@ -87,6 +88,34 @@ def embed_partner(slug):
         abort(404)
     g.embed_partner = partner
     return partner
+
+
+def database_down(error):
+    """The database does not answer when a framed form is sent: the form comes back with
+    the text, 503, saying it was not saved. The partner's origins cannot be read either, so
+    only htmx's fragment (fetched by the framed page) shows in the frame; a page answer
+    keeps frame-ancestors 'none' and the browser keeps the form it sent."""
+    kind = (request.view_args or {}).get("kind")
+    if request.endpoint != "embed.submit" or kind not in KINDS:
+        return errors.database_down(error)
+    errors.log_database_down(error)
+    args = request.view_args
+    response = fragment_or_page(
+        "partials/_letter_form.html",
+        "public/letter_not_saved.html",
+        503,
+        embed=True,
+        partner=SimpleNamespace(slug=args["partner_slug"]),
+        case=SimpleNamespace(slug=args["slug"], solidarity_prompt=None),
+        form=EmbedLetterForm(kind),
+        problem=NOT_SAVED,
+        problem_kind=kind,
+    )
+    return errors.unavailable(response)
+
+
+for database_error in errors.DATABASE_DOWN:
+    bp.register_error_handler(database_error, database_down)
 
 
 @bp.after_request

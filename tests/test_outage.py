@@ -3,6 +3,7 @@ true message, a posted letter comes back in its form with the text, and no cache
 any of it (a cache in front serves its last good copy instead)."""
 
 import pytest
+from embed_pages import FramedSupporter
 from helpers import Supporter, stored, unreachable_database
 from sqlalchemy.exc import OperationalError
 
@@ -109,3 +110,20 @@ def test_a_made_up_case_address_is_not_written_into_the_page(down, fields):
     html = response.get_data(as_text=True)
     assert "<img src=x" not in html
     assert 'action="/cases/%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E/letters/appeal"' in html
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_letter_posted_in_a_partner_frame_while_the_database_is_down_comes_back(
+    app, down, partner_id, htmx
+):
+    """The framed form (issue 12): its token cannot be checked nor its letter stored, so the
+    frame says so with 503 and gives the supporter their text back, to send again."""
+    fields = FramedSupporter(app.test_client()).form_fields()
+    response = FramedSupporter(down.test_client()).send(fields=fields, htmx=htmx, body=TYPED)
+    assert_unavailable(response)
+    html = response.get_data(as_text=True)
+    assert f"{TYPED}</textarea>" in html
+    assert "was lost" not in html
+    again = FramedSupporter(app.test_client()).send(fields=fields, body=TYPED)
+    assert again.status_code == 303
+    assert [letter.body for letter in stored(app)] == [TYPED]

@@ -9,10 +9,12 @@ import re
 from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 import pytest
+from case_admin import case_fields, photo_file
 from helpers import SAME_ORIGIN, csrf_from, stored
+from werkzeug.test import encode_multipart
 
 from extensions import db
-from models import Letter, Outbox, Partner
+from models import Case, Letter, Outbox, Partner
 
 NUL = "%00"
 NOT_UTF8 = "%FF%FE"  # bytes that no UTF-8 text contains
@@ -190,3 +192,20 @@ def test_the_walk_fills_in_addresses_that_exist(app, admin, walk):
                 if response.status_code == 404:
                     missing.append(rule.rule)
     assert missing == []
+
+
+def test_a_case_form_with_bytes_that_are_not_utf8_is_refused_and_changes_nothing(app, admin):
+    """The case form is multipart (it carries a photo): its text fields are read from the
+    raw body too, so bytes that are not UTF-8 are refused rather than stored as "\ufffd"."""
+    fields = case_fields(csrf_token=csrf_from(admin, "/admin/cases"))
+    boundary, body = encode_multipart(fields | {"photo": photo_file(b"\xff\xfe\x00", "a.png")})
+    body = body.replace(b"Release Ana now.", b"Release Ana \xff\xfe now.")
+    response = admin.post(
+        "/admin/cases/new",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 400
+    assert CANNOT_READ in response.get_data(as_text=True)
+    assert stored(app, Case) == []

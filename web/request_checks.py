@@ -5,9 +5,9 @@ NUL in text with an error, which would be a 500).
 
 Werkzeug decodes with errors="replace", so once decoded, bytes that are not UTF-8 look
 like a U+FFFD that someone typed. The check therefore reads the raw bytes: PATH_INFO and
-QUERY_STRING from the WSGI environ, and the body of a urlencoded form. A multipart form
-(staff's case form, which carries photos) holds binary files, so only its text fields are
-checked, after parsing, and for NUL alone.
+QUERY_STRING from the WSGI environ, and the body of a form. A multipart form (staff's
+case form, which carries photos) holds binary files, so only its text fields are checked,
+read from the raw body with Werkzeug's own multipart decoder.
 """
 
 from urllib.parse import unquote_to_bytes
@@ -15,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 from flask import request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 
 class UnreadableRequest(BadRequest):
@@ -28,12 +29,34 @@ class UnreadableRequest(BadRequest):
 
 def readable(raw):
     """Whether percent-encoded bytes decode to UTF-8 text without a NUL."""
-    decoded = unquote_to_bytes(raw)
+    return readable_text(unquote_to_bytes(raw))
+
+
+def readable_text(data):
+    """Whether bytes are UTF-8 text without a NUL."""
     try:
-        decoded.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return b"\x00" not in decoded
+    return b"\x00" not in data
+
+
+def multipart_text_readable(body, boundary):
+    """Whether every text field of a multipart body (its files aside) is readable text."""
+    decoder = MultipartDecoder(boundary.encode("latin-1"))
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    in_text, value = False, b""
+    while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
+        if isinstance(event, File):
+            in_text = False
+        elif isinstance(event, Field):
+            in_text, value = True, b""
+        elif isinstance(event, Data) and in_text:
+            value += event.data
+            if not event.more_data and not readable_text(value):
+                return False
+    return True
 
 
 def refuse_unreadable_requests():
@@ -50,8 +73,10 @@ def refuse_unreadable_requests():
         if not readable(request.get_data(cache=True).replace(b"+", b" ")):
             raise UnreadableRequest()
     elif request.mimetype == "multipart/form-data":
-        fields = request.form.items(multi=True)
-        if any("\x00" in name + value for name, value in fields):
+        # Cached as well: the form is parsed from these bytes. Bounded by the largest body
+        # the route takes (MAX_CONTENT_LENGTH, or the case form's photos).
+        boundary = request.mimetype_params.get("boundary", "")
+        if not multipart_text_readable(request.get_data(cache=True), boundary):
             raise UnreadableRequest()
 
 

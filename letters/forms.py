@@ -135,8 +135,12 @@ NOT_A_NAME = _l("Please write only your name, without a link, an email address o
 
 
 def only_a_name(form, field):
-    """A WTForms validator: a name carries no link, email address or domain."""
-    text = field.data or ""
+    """A WTForms validator: a name carries no link, email address or domain.
+
+    Read as mail programs read it: NFKC turns full-width letters and dots into plain ones,
+    and an ideographic full stop is a dot in a domain name (IDNA), so "evil。com" is a link.
+    """
+    text = unicodedata.normalize("NFKC", field.data or "").replace("\u3002", ".")
     if has_link(text) or has_email(text) or DOMAIN.search(text):
         raise ValidationError(NOT_A_NAME)
 

@@ -27,6 +27,9 @@ def deliver(app):
         "Visit www.evil.com",
         "Write to prize@evil.example",
         "prize [at] evil [dot] com",
+        "Claim at evil\uff0ecom",  # a full-width dot: mail programs link it all the same
+        "Claim at evil\u3002com",  # an ideographic full stop, a dot in domain names too
+        "Claim at \uff45\uff56\uff49\uff4c.com",  # full-width letters
     ],
 )
 def test_a_name_cannot_carry_a_link_an_address_or_a_domain(mail_app, smtp, cases, name):
@@ -39,7 +42,9 @@ def test_a_name_cannot_carry_a_link_an_address_or_a_domain(mail_app, smtp, cases
     assert stored(mail_app) == [] and smtp.messages == []
 
 
-@pytest.mark.parametrize("name", ["J.R.R. Tolkien", "Zoë O'Brien-Smith", "نسيمة", "Dr. Ana Díaz"])
+@pytest.mark.parametrize(
+    "name", ["J.R.R. Tolkien", "Zoë O'Brien-Smith", "نسيمة", "Dr. Ana Díaz", "山田\u3000花子"]
+)
 def test_ordinary_names_are_taken(mail_app, cases, name):
     response = Supporter(mail_app.test_client()).submit(CASE, name=name)
     assert response.status_code == 303

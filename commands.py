@@ -12,6 +12,7 @@ from extensions import begin_write, db
 from mail import outbox
 from models import ROLES, Case, StaffUser
 from staff import audit
+from staff.links import MIN_PASSWORD
 
 
 @click.command("seed")
@@ -60,9 +61,6 @@ def outbox_status():
 def outbox_retry_dead():
     """Try every dead email again, from the first attempt."""
     click.echo(f"{outbox.retry_dead()} dead email(s) queued again.")
-
-
-MIN_PASSWORD = 12
 
 
 @click.command("create-admin")

@@ -79,6 +79,14 @@ class Config:
     RATELIMIT_SIGN_IN_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_ACCOUNT", "5 per 15 minutes")
     STAFF_SESSION_HOURS = env_int("STAFF_SESSION_HOURS", 8)  # then staff sign in again
     STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 60)  # or after this long unused
+    # The per-account limit spares addresses that signed in to the account this recently.
+    STAFF_KNOWN_ADDRESS_DAYS = env_int("STAFF_KNOWN_ADDRESS_DAYS", 90)
+    # Emailed links (staff/links.py): how long an invitation and a reset link work, at most
+    # one such email per account this often, and forgotten-password requests per address.
+    STAFF_INVITE_HOURS = env_int("STAFF_INVITE_HOURS", 72)
+    STAFF_RESET_MINUTES = env_int("STAFF_RESET_MINUTES", 60)
+    STAFF_LINK_EMAIL_MINUTES = env_int("STAFF_LINK_EMAIL_MINUTES", 10)
+    RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
 
     # Moderation queue: how long showing a message reserves it for one moderator, how
     # long a decision can be undone, and how many messages a page shows.

@@ -296,8 +296,9 @@ class StaffUser(UserMixin, db.Model):
     def password_matches(user, password):
         """Whether `password` signs in `user`, an active account (None: no account). Either
         way it costs one hash check: a quick answer for an unknown or disabled address
-        would tell an attacker by its timing which addresses belong to staff."""
-        if user is None or not user.active:
+        would tell an attacker by its timing which addresses belong to staff. An invited
+        account has no password yet (an empty hash, which werkzeug refuses at once)."""
+        if user is None or not user.active or not user.password_hash:
             check_password_hash(no_account_hash(), password)
             return False
         return user.check_password(password)

@@ -30,6 +30,9 @@ SUBJECTS = {
     "confirm": _l("Please confirm your letter for %(name)s"),
     "repeat": _l("You have already written for %(name)s"),
     "resend": _l("Your new confirmation link"),
+    "staff_invite": _l("You are invited to the Write for Rights staff pages"),
+    "staff_reset": _l("Choose a new password for the Write for Rights staff pages"),
+    "staff_lockout": _l("Wrong passwords for your Write for Rights staff account"),
 }
 
 
@@ -41,6 +44,15 @@ def render(email):
     from letters import confirm_url, unconfirmed_letters
 
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        if email.letter_id is None:  # to a staff member (staff/links.py, staff/lockout.py)
+            from staff.emails import staff_context
+
+            context = staff_context(email)
+            return (
+                str(SUBJECTS[email.template]),
+                render_template(f"email/{email.template}.txt", **context),
+                render_template(f"email/{email.template}.html", **context),
+            )
         letter = db.session.get(Letter, email.letter_id)
         context = {"letter": letter, "case": letter.case}
         if email.template == "confirm":

@@ -159,7 +159,46 @@ def test_no_address_name_or_token_reaches_any_log(site, smtp):
         ("/confirm/sent", "/confirm/sent"),
         ("/confirm/sentinel", "/confirm/<token>"),
         ("/cases/gustavo-gatica?lang=es", "/cases/gustavo-gatica"),
+        ("/admin/invitation/WzEsImFiIl0.aB-c", "/admin/invitation/<token>"),
+        ("/admin/reset/WzIsImNkIl0.x_Y?next=/", "/admin/reset/<token>"),
+        ("/admin/forgot-password/sent", "/admin/forgot-password/sent"),
+        ("/admin/staff/3/invitation", "/admin/staff/3/invitation"),
     ],
 )
 def test_a_logged_url_keeps_its_path_but_no_token_or_query(url, logged):
     assert private_url(url) == logged
+
+
+def form_page(site, path, cookie=None):
+    """(session cookie, CSRF token) of a staff form page."""
+    _status, headers, body = site.get(path, {"Cookie": cookie} if cookie else None)
+    cookie = (headers["Set-Cookie"] or "").split(";", 1)[0] or cookie
+    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', body.decode()).group(1)
+    return cookie, token
+
+
+def test_a_staff_reset_links_token_reaches_no_log(site, smtp):
+    env = site.app_environment() | {"ADMIN_PASSWORD": "a long enough password"}
+    site.logged_flask(["create-admin", "mod@example.org", "--role", "moderator"], env, "setup")
+    cookie, csrf = form_page(site, "/admin/forgot-password")
+    fields = {"csrf_token": csrf, "email": "mod@example.org"}
+    assert site.post_form("/admin/forgot-password", fields, cookie)[0] == 303
+    site.mail_worker(smtp.port)
+    (message,) = smtp.messages
+    link = re.search(r"http://\S+/admin/reset/\S+", smtp.body(message, "plain")).group(0)
+    path = urllib.parse.urlsplit(link).path
+    token = path.rsplit("/", 1)[1]
+    cookie, csrf = form_page(site, path, cookie)
+    fields = {
+        "csrf_token": csrf,
+        "password": "another long password",
+        "confirm": "another long password",
+    }
+    assert site.post_form(path, fields, cookie)[0] == 303
+    assert site.get(path)[0] == 400  # used: refused, and logged as well
+    site.stop()
+
+    access = (site.folder / "access.log").read_text()
+    assert access.count("/admin/reset/<token>") == 3
+    for log in site.folder.glob("*.log"):
+        assert token not in log.read_text(), f"{log.name} holds the reset token"

@@ -23,6 +23,7 @@ NAV = [
     ("admin.delivery", _l("Delivery"), True),
     ("admin.cases", _l("Cases"), True),
     ("admin.partners", _l("Partners"), True),
+    ("admin.staff", _l("Staff"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
 ]
@@ -87,4 +88,5 @@ from blueprints.admin import (  # noqa: E402,F401
     partners,
     queue,
     settings,
+    staff,
 )

@@ -9,3 +9,4 @@ bp = Blueprint("auth", __name__)
 bp.after_request(no_store)
 
 from blueprints.auth import sign_in  # noqa: E402,F401  (registers the routes on bp)
+from blueprints.auth import password  # noqa: E402,F401

@@ -14,7 +14,7 @@ from blueprints.auth import bp
 from blueprints.shared import local_path
 from extensions import begin_write, db, limiter, login_manager
 from models import StaffUser, utcnow
-from staff import audit
+from staff import audit, lockout
 
 
 class SignInForm(FlaskForm):
@@ -51,11 +51,13 @@ def account_key():
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 303,
 )
-@limiter.limit(
+@limiter.limit(  # guesses from elsewhere: never from where the owner signed in before
     lambda: current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"],
     key_func=account_key,
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 303,
+    exempt_when=lockout.from_known_address,
+    on_breach=lockout.warn_owner,
 )
 def sign_in():
     """Sign in with email and password; a failed attempt never says which one was wrong."""
@@ -84,6 +86,7 @@ def password_accepted(user, next_path):
     login_user(user)
     begin_write()
     user.last_sign_in_at = utcnow()
+    lockout.remember_address(user)  # its guesses are never locked out
     audit.record("staff.sign_in", user, actor=user)
     db.session.commit()
     return redirect(next_path, 303)

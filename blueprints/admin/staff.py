@@ -1,0 +1,89 @@
+"""Staff accounts, for admins: who has an account, invitations, roles, disabling.
+
+No admin sees or sets another person's password: an invitation emails a link with which
+the invited person sets their own (staff/links.py). Views call one operation of
+staff/accounts.py, which audits the change.
+"""
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.admin import admin_only, bp
+from models import ROLES
+from staff import accounts
+
+
+def account_or_404(staff_id):
+    user = accounts.account_or_none(staff_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/staff", endpoint="staff")
+@admin_only
+def staff_list(problem=None, status=200, form=None):
+    """Every account with its role, state, second factor and last sign-in; the invite form."""
+    page = render_template(
+        "admin/staff.html",
+        accounts=accounts.all_staff(),
+        roles=ROLES,
+        pending=accounts.invitation_pending,
+        problem=problem,
+        form=form or {},
+        done=request.args.get("done"),
+        who=request.args.get("who", ""),
+    )
+    return page, status
+
+
+def done(what, user):
+    return redirect(url_for("admin.staff", done=what, who=user.email), 303)
+
+
+def refused(error):
+    return staff_list(problem=str(error), status=422, form=request.form)
+
+
+@bp.post("/staff")
+@admin_only
+def staff_invite():
+    try:
+        user = accounts.invite(request.form.get("email"), request.form.get("role"), current_user)
+    except accounts.AccountError as error:
+        return refused(error)
+    return done("invited", user)
+
+
+@bp.post("/staff/<int:staff_id>/invitation")
+@admin_only
+def staff_resend(staff_id):
+    user = account_or_404(staff_id)
+    try:
+        accounts.resend_invite(user, current_user)
+    except accounts.AccountError as error:
+        return refused(error)
+    return done("resent", user)
+
+
+@bp.post("/staff/<int:staff_id>/role")
+@admin_only
+def staff_role(staff_id):
+    user = account_or_404(staff_id)
+    try:
+        accounts.change_role(user, request.form.get("role"), current_user)
+    except accounts.AccountError as error:
+        return refused(error)
+    return done("role", user)
+
+
+@bp.post("/staff/<int:staff_id>/active")
+@admin_only
+def staff_active(staff_id):
+    user = account_or_404(staff_id)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(user, active, current_user)
+    except accounts.AccountError as error:
+        return refused(error)
+    return done("enabled" if active else "disabled", user)

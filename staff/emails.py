@@ -1,0 +1,28 @@
+"""What a staff email (an invitation, a reset link, a sign-in warning) says, gathered
+when the outbox sends it."""
+
+from flask import current_app, url_for
+
+from extensions import db
+from models import StaffLink, StaffUser
+from staff import links, lockout
+
+
+def staff_context(email):
+    """The template context of a staff email row of the outbox."""
+    user = db.session.get(StaffUser, email.staff_id)
+    config = current_app.config
+    context = {
+        "staff": user,
+        "sign_in_url": url_for("auth.sign_in", _external=True),
+        "forgot_url": url_for("auth.forgot_password", _external=True),
+        "reset_minutes": config["STAFF_RESET_MINUTES"],
+        "invite_hours": config["STAFF_INVITE_HOURS"],
+        "lockout_minutes": int(lockout.lockout_window().total_seconds() // 60),
+    }
+    if email.staff_link_id is not None:
+        link = db.session.get(StaffLink, email.staff_link_id)
+        context["link_url"] = links.link_url(link)
+        inviter = db.session.get(StaffUser, link.created_by_id) if link.created_by_id else None
+        context["inviter"] = inviter.email if inviter is not None else ""
+    return context

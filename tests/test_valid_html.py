@@ -28,7 +28,8 @@ from helpers import (
 
 import letters
 from extensions import db
-from models import Case, Letter, Partner
+from models import Case, Letter, Partner, StaffLink
+from staff import links
 
 VNU_JAR = Path(__file__).parents[1] / "node_modules/vnu-jar/build/dist/vnu.jar"
 FRAGMENT_PAGE = (
@@ -134,6 +135,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     staff_pages(app, admin, pages)
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
+    staff_account_pages(app, admin, pages)
     database_down_pages(app, make_app, pages)
 
     html_endpoints = {
@@ -352,3 +354,31 @@ def toast_and_letters(answer):
     letter (an <li>, swapped in by its id) in the queue's list."""
     toast, li, letters_html = answer.partition("<li ")
     return f'<div id="queue-toast">{toast}</div><ol>{li}{letters_html}</ol>'
+
+
+def staff_account_pages(app, admin, pages):
+    """The Staff page and its refused invitation; a forgotten password, and the pages of
+    emailed links (good, with mistakes, refused)."""
+    pages.add("staff", admin.get("/admin/staff"))
+    refused = post(admin, "/admin/staff", email="not an address", role="moderator")
+    pages.add("staff-invite-errors", refused, 422)
+    assert (
+        post(admin, "/admin/staff", email="new-staff@example.org", role="admin").status_code == 303
+    )
+    pages.add("staff-invited", admin.get("/admin/staff?done=invited&who=new-staff@example.org"))
+    client = app.test_client()
+    pages.add("forgot-password", client.get("/admin/forgot-password"))
+    pages.add("forgot-password-errors", post(client, "/admin/forgot-password", email=""), 422)
+    sent = post(client, "/admin/forgot-password", email="admin@example.org")
+    pages.add("forgot-password-sent", client.get(sent.headers["Location"]))
+    with app.test_request_context():
+        paths = {
+            link.purpose: links.link_url(link).removeprefix("http://localhost")
+            for link in db.session.scalars(sa.select(StaffLink))
+        }
+    pages.add("set-password-invite", client.get(paths["invite"]))
+    pages.add("set-password-reset", client.get(paths["reset"]))
+    short = post(client, paths["reset"], password="short", confirm="other")
+    pages.add("set-password-errors", short, 422)
+    pages.add("link-refused", client.get(paths["reset"] + "x"), 400)
+    pages.add("invitation-refused", client.get(paths["invite"] + "x"), 400)

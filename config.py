@@ -57,7 +57,7 @@ class Config:
     MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 20)
     MAIL_RETRY_FIRST = env_int("MAIL_RETRY_FIRST", 5)  # seconds, doubles each time
     MAIL_RETRY_MAX = env_int("MAIL_RETRY_MAX", 300)
-    MAIL_CLAIM_SECONDS = env_int("MAIL_CLAIM_SECONDS", 300)
+    MAIL_CLAIM_SECONDS = env_int("MAIL_CLAIM_SECONDS", 30)  # renewed while a worker sends
     # Emails an address gets in a day without asking (links, notes): see mail/cap.py.
     MAIL_UNREQUESTED_PER_DAY = env_int("MAIL_UNREQUESTED_PER_DAY", 3)
 
@@ -77,6 +77,12 @@ class Config:
     # Staff sign-in: attempts per address and per account, and how long a session lasts.
     RATELIMIT_SIGN_IN = os.environ.get("RATELIMIT_SIGN_IN", "10 per minute;50 per hour")
     RATELIMIT_SIGN_IN_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_ACCOUNT", "5 per 15 minutes")
+    # Wrong second-factor codes (app or recovery), per address and per account: with three
+    # codes valid at a time, 30 guesses a day find one once in 11,000 days.
+    RATELIMIT_TWO_FACTOR = os.environ.get("RATELIMIT_TWO_FACTOR", "10 per minute;50 per hour")
+    RATELIMIT_TWO_FACTOR_ACCOUNT = os.environ.get(
+        "RATELIMIT_TWO_FACTOR_ACCOUNT", "10 per hour;30 per day"
+    )
     STAFF_SESSION_HOURS = env_int("STAFF_SESSION_HOURS", 8)  # then staff sign in again
     STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 60)  # or after this long unused
     # The per-account limit spares addresses that signed in to the account this recently.

@@ -1,14 +1,17 @@
 """The transactional outbox: emails are rows written with the letter, sent by a worker.
 
-Delivery guarantee: at least once. A worker claims due rows by pushing their next
-attempt MAIL_CLAIM_SECONDS ahead and committing, then sends, then records the result.
-If it is killed mid-send, the claim runs out and another worker sends the row again:
-nothing is lost, and the only duplicate possible is an email the SMTP server had
-accepted just before the kill. On PostgreSQL several workers claim with
+Delivery guarantee: at least once. A worker claims a batch of due rows under a token
+of its own, holding them for a short MAIL_CLAIM_SECONDS that it renews while it sends;
+it sends and records only rows its token still holds. If it is killed, the hold runs
+out within seconds and another worker sends the rows: nothing is lost, and the only
+duplicate possible is an email the SMTP server accepted just before the worker died
+(or lost its database), before it could record it. On PostgreSQL several workers claim with
 FOR UPDATE SKIP LOCKED; on SQLite claims are serialised by BEGIN IMMEDIATE.
 """
 
+import contextlib
 import logging
+import re
 import signal
 import smtplib
 import time
@@ -22,6 +25,7 @@ from flask_mail import Connection, Message
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import begin_write, db
+from mail import claims
 from models import Letter, Outbox, utcnow
 
 logger = logging.getLogger(__name__)
@@ -73,40 +77,44 @@ def retry_delay(attempts):
     return min(config["MAIL_RETRY_FIRST"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX"])
 
 
-def claim_due(limit=50):
-    """Claim up to `limit` emails that are due; returns them detached from the session."""
-    begin_write()
-    now = utcnow()
-    rows = db.session.scalars(
-        sa.select(Outbox)
-        .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
-        .order_by(Outbox.next_attempt_at, Outbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    claim_until = now + timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"])
-    for row in rows:
-        row.attempts += 1
-        row.next_attempt_at = claim_until
-    db.session.flush()
-    db.session.expunge_all()
-    db.session.commit()
-    return rows
-
-
 def record_result(email, error=None):
-    """Mark an email sent, or schedule its retry, or mark it dead after the last try."""
+    """Mark an email sent, or schedule its retry, or mark it dead after the last try.
+
+    A failure is recorded only while the email's batch still holds it; a success always
+    (whoever holds the email now must not send it again).
+    """
     begin_write()
     row = db.session.get(Outbox, email.id, with_for_update=True)
-    if error is None:
-        row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
-    else:
-        row.last_error = str(error)[:1000]
+    if row.state == "pending" and error is None:
+        row.state, row.sent_at, row.last_error, row.claimed_by = "sent", utcnow(), "", None
+    elif row.state == "pending" and row.claimed_by == email.claimed_by:
+        row.last_error, row.claimed_by = describe(error), None
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
             row.state = "dead"
         else:
             row.next_attempt_at = utcnow() + timedelta(seconds=retry_delay(row.attempts))
     db.session.commit()
+
+
+# Anything shaped like an email address, in an error an operator reads (outbox status).
+ADDRESS = re.compile(r"[^\s<>()\[\]{}'\",;:]+@[^\s<>()\[\]{}'\",;:]+")
+
+
+def describe(error):
+    """The cause of a failed send as stored in last_error, without any email address: a
+    relay's refusal names the recipient, and `outbox status` prints it."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = [f"{code} {as_text(reply)}" for code, reply in error.recipients.values()]
+        text = "recipient refused: " + "; ".join(replies)
+    elif isinstance(error, smtplib.SMTPResponseException):
+        text = f"{error.smtp_code} {as_text(error.smtp_error)}"
+    else:
+        text = str(error) or type(error).__name__
+    return ADDRESS.sub("[address]", text)[:1000]
+
+
+def as_text(reply):
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
 class TimeoutConnection(Connection):
@@ -123,6 +131,12 @@ class TimeoutConnection(Connection):
             host.login(self.mail.username, self.mail.password)
         return host
 
+    def __exit__(self, *exc_info):
+        # After a timeout smtplib has closed the link already, and QUIT would raise
+        # "please run connect() first": nothing is left to close.
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            super().__exit__(*exc_info)
+
 
 def build_message(email):
     subject, text, html = render(email)
@@ -135,55 +149,97 @@ def build_message(email):
     )
 
 
-def send_due(limit=50):
-    """Send one batch of due emails. Returns (sent, failed)."""
-    messages, failed = [], 0
-    for email in claim_due(limit):
-        try:
-            messages.append((email, build_message(email)))
-        except Exception as error:
-            logger.exception("outbox: could not build email %s", email.id)
-            record_result(email, error)
-            failed += 1
-    if not messages:
-        return 0, failed
-    if not current_app.config["MAIL_SERVER"]:
-        return write_to_folder(messages), failed
-    sent = 0
-    try:
-        with TimeoutConnection(current_app.extensions["mail"]) as connection:
-            for email, message in messages:
-                try:
-                    connection.send(message)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
-                    record_result(email, error)  # this message only; go on with the rest
-                    failed += 1
-                else:
-                    record_result(email)
-                    sent += 1
-    except (OSError, smtplib.SMTPException) as error:  # server down, slow or dropped us
-        for email, _message in messages[sent + failed :]:
-            record_result(email, error)
-            failed += 1
-    return sent, failed
+class SmtpRelay:
+    """A batch's SMTP connection, opened for its first email and closed with the batch."""
+
+    def __init__(self):
+        self.exits = contextlib.ExitStack()
+        self.connection = None
+
+    def send(self, email, message):
+        if self.connection is None:
+            mail = current_app.extensions["mail"]
+            self.connection = self.exits.enter_context(TimeoutConnection(mail))
+        self.connection.send(message)
+
+    def close(self):
+        self.connection = None
+        self.exits.close()
+
+
+class FolderRelay:
+    """Development without MAIL_SERVER: each email becomes instance/mail/<id>.eml."""
+
+    def send(self, email, message):
+        folder = mail_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{email.id:08d}.eml").write_bytes(message.as_bytes())
+
+    def close(self):
+        pass
 
 
 def mail_folder():
     return Path(current_app.instance_path) / "mail"
 
 
-def write_to_folder(messages):
-    """Development without MAIL_SERVER: each email becomes instance/mail/<id>.eml."""
-    folder = mail_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    for email, message in messages:
-        (folder / f"{email.id:08d}.eml").write_bytes(message.as_bytes())
-        record_result(email)
-    return len(messages)
+# The relay said no to this one email (its recipient, sender or content): the link works.
+REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def send_one(relay, email):
+    """Try one held email: "sent", "failed" (this email), "broken" (the link to the relay
+    failed: down, too slow or dropped) or "gone" (another worker holds it now)."""
+    if not claims.start_sending(email):
+        return "gone"
+    try:
+        relay.send(email, build_message(email))
+    except REFUSALS as error:
+        outcome = ("failed", error)
+    except (OSError, smtplib.SMTPException) as error:
+        outcome = ("broken", error)
+    except Exception as error:  # this email cannot be built or sent: the others can
+        logger.exception("outbox: could not build or send email %s", email.id)
+        outcome = ("failed", error)
+    else:
+        outcome = ("sent", None)
+    record_result(email, outcome[1])
+    return outcome[0]
+
+
+def send_claimed(batch, stopping=lambda: False):
+    """Send a claimed batch one email at a time, keeping its hold. Returns (sent, failed).
+
+    A failure is charged to the email tried alone, with its cause. When the link to the
+    relay fails, or the worker is stopping, the emails not tried yet are released.
+    """
+    relay = SmtpRelay() if current_app.config["MAIL_SERVER"] else FolderRelay()
+    outcomes = []
+    with claims.keeping_hold(batch):
+        try:
+            for index, email in enumerate(batch):
+                if stopping() or "broken" in outcomes:
+                    claims.release(batch[index:])
+                    break
+                outcomes.append(send_one(relay, email))
+        finally:
+            relay.close()
+    return outcomes.count("sent"), outcomes.count("failed") + outcomes.count("broken")
+
+
+def send_due(limit=50, stopping=lambda: False):
+    """Claim one batch of due emails and send it. Returns (sent, failed)."""
+    batch = claims.claim_due(limit)
+    return send_claimed(batch, stopping) if batch else (0, 0)
 
 
 def run_worker(once=False, poll_seconds=1.0, log=print):
-    """Send due emails until stopped (SIGTERM/SIGINT), or only what is due now with once."""
+    """Send due emails until stopped (SIGTERM/SIGINT), or only what is due now with once.
+
+    Stopping finishes the email in hand and releases the rest of the batch at once. A
+    pass that sends nothing (nothing due, or the relay failing) ends a run with once, and
+    is otherwise followed by a pause.
+    """
     stopping = []
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -191,7 +247,7 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
     total_sent = total_failed = 0
     while not stopping:
         try:
-            sent, failed = send_due()
+            sent, failed = send_due(stopping=lambda: bool(stopping))
         except SQLAlchemyError:  # the database is away: keep the worker, try again soon
             db.session.rollback()
             log("mail-worker: database unavailable, retrying in a few seconds")
@@ -200,9 +256,9 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
         total_sent, total_failed = total_sent + sent, total_failed + failed
         if sent or failed:
             log(f"mail-worker: sent {sent}, failed {failed}")
-        if once and not (sent or failed):
-            break
-        if not sent and not failed:
+        if not sent:
+            if once:
+                break
             time.sleep(poll_seconds)
     return total_sent, total_failed
 

@@ -28,8 +28,12 @@ from models import (
     StaffUser,
     utcnow,
 )
+from staff import two_factor
 
 STAFF_PASSWORD = "correct horse battery staple"
+# Every factory account has set up its authenticator app with this secret (pyotp base32);
+# pass totp_secret=None, totp_confirmed_at=None for one that has not (its first sign-in).
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class Factory(SQLAlchemyModelFactory):
@@ -145,6 +149,8 @@ class StaffUserFactory(Factory):
     role = "moderator"
     active = True
     password_hash = factory.LazyAttribute(lambda user: generate_password_hash(user.password))
+    totp_secret = factory.LazyFunction(lambda: two_factor.encrypted(STAFF_TOTP_SECRET))
+    totp_confirmed_at = factory.LazyFunction(utcnow)
 
 
 class PartnerFactory(Factory):

@@ -4,13 +4,16 @@ sign in, and the rows a test stored. Rows for the database come from factories.p
 import email
 import re
 import socket
+import time
 from email import policy
 
+import pyotp
 import sqlalchemy as sa
 from factories import STAFF_PASSWORD, StaffUserFactory
 
 from extensions import db
-from models import Letter
+from models import Letter, StaffUser
+from staff import two_factor
 
 
 def free_port():
@@ -105,13 +108,69 @@ def rendered(app, email):
         return outbox.render(email)
 
 
-def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
-    """Sign in through the real form (CSRF token included); returns the POST's response."""
+def sign_in_password(client, email, password=STAFF_PASSWORD, next_path=None):
+    """The first step only: the sign-in form (CSRF token included); returns the POST's
+    response (a 303 to the second step when the password is right)."""
     page = client.get("/admin/sign-in").get_data(as_text=True)
     data = {"csrf_token": hidden_value(page, "csrf_token"), "email": email, "password": password}
     if next_path is not None:
         data["next"] = next_path
     return client.post("/admin/sign-in", data=data)
+
+
+def app_code(app, email, step=0):
+    """The code the account's authenticator app shows now (or `step` periods of 30 s
+    later). Signing in a second time within 30 s would reuse a code, which the site
+    refuses; so the code's step is forgotten first, as if 30 s had passed."""
+    with app.app_context():
+        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+        user.totp_last_step = None
+        db.session.commit()
+        totp = pyotp.TOTP(two_factor.secret(user))
+        return totp.at(time.time() + step * totp.interval)
+
+
+def enter_code(client, code, recovery=False):
+    """The second step: a code from the app, or a recovery code; returns the POST's response."""
+    path = "/admin/sign-in/code" + ("?use=recovery" if recovery else "")
+    page = client.get(path).get_data(as_text=True)
+    data = {"csrf_token": hidden_value(page, "csrf_token")}
+    data.update({"use": "recovery", "recovery_code": code} if recovery else {"code": code})
+    return client.post("/admin/sign-in/code", data=data)
+
+
+def setup_key(html):
+    """The TOTP secret an enrolment page shows as text, spaces removed."""
+    match = re.search(r'class="secret-key"><code>([A-Z2-7 ]+)</code>', html)
+    assert match, "no setup key in the page"
+    return match.group(1).replace(" ", "")
+
+
+def enrol(client):
+    """A first sign-in's second step, as a staff member does it: the app set up from the
+    page's setup key, its first code, then past the recovery codes. Returns the last POST's
+    response and the recovery codes shown."""
+    page = client.get("/admin/sign-in/enrol").get_data(as_text=True)
+    data = {"csrf_token": hidden_value(page, "csrf_token")}
+    shown = client.post(
+        "/admin/sign-in/enrol", data={**data, "code": pyotp.TOTP(setup_key(page)).now()}
+    )
+    assert shown.status_code == 200, shown.status_code
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", shown.get_data(as_text=True))
+    return client.post("/admin/sign-in/finish", data=data), codes
+
+
+def sign_in(client, email, password=STAFF_PASSWORD, next_path=None):
+    """Sign in through the real forms, the second step included: a code from the account's
+    app, or at a first sign-in setting the app up. Returns the last POST's response: a 303
+    to the page asked for once signed in, else the answer that stopped it (422, 429)."""
+    response = sign_in_password(client, email, password, next_path)
+    location = response.headers.get("Location", "") if response.status_code == 303 else ""
+    if location.startswith("/admin/sign-in/code"):
+        return enter_code(client, app_code(client.application, email.strip().lower()))
+    if location.startswith("/admin/sign-in/enrol"):
+        return enrol(client)[0]
+    return response
 
 
 def csrf_from(client, path="/admin/"):

@@ -13,15 +13,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyotp
 import pytest
 import sqlalchemy as sa
-from factories import LetterFactory, OutboxFactory
+from factories import LetterFactory, OutboxFactory, StaffUserFactory
 from helpers import (
     SAME_ORIGIN,
     Supporter,
+    app_code,
     csrf_from,
     hidden_value,
+    setup_key,
     sign_in,
+    sign_in_password,
     staff_client,
     unreachable_database,
 )
@@ -133,6 +137,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     public_pages(app, expiring, pages)
     embed_pages(app, pages)
     staff_pages(app, admin, pages)
+    two_factor_pages(app, admin, pages)
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
@@ -301,6 +306,31 @@ def staff_pages(app, admin, pages):
     pages.add("settings-words-errors", words, 422)
     reasons = post(admin, "/admin/settings/reasons", new_reason="x" * 201)
     pages.add("settings-reasons-errors", reasons, 422)
+
+
+def two_factor_pages(app, admin, pages):
+    """The second step of signing in, a first sign-in's set-up, and new recovery codes."""
+    client = app.test_client()
+    sign_in_password(client, "admin@example.org")
+    pages.add("two-factor-code", client.get("/admin/sign-in/code"))
+    pages.add("two-factor-code-wrong", post(client, "/admin/sign-in/code", code="000000"), 422)
+    pages.add("two-factor-recovery", client.get("/admin/sign-in/code?use=recovery"))
+    wrong = post(client, "/admin/sign-in/code", use="recovery", recovery_code="nope")
+    pages.add("two-factor-recovery-wrong", wrong, 422)
+    with app.app_context():
+        StaffUserFactory(email="new@example.org", totp_secret=None, totp_confirmed_at=None)
+    newcomer = app.test_client()
+    sign_in_password(newcomer, "new@example.org")
+    enrol = newcomer.get("/admin/sign-in/enrol")
+    pages.add("two-factor-enrol", enrol)
+    pages.add("two-factor-enrol-wrong", post(newcomer, "/admin/sign-in/enrol", code="12"), 422)
+    code = pyotp.TOTP(setup_key(enrol.get_data(as_text=True))).now()
+    pages.add("two-factor-enrolled", post(newcomer, "/admin/sign-in/enrol", code=code))
+    path = "/admin/two-factor/recovery-codes"
+    pages.add("recovery-codes", admin.get(path))
+    pages.add("recovery-codes-wrong", post(admin, path, code="000000"), 422)
+    renewed = post(admin, path, code=app_code(app, "admin@example.org"))
+    pages.add("recovery-codes-new", renewed)
 
 
 def partner_pages(admin, pages):

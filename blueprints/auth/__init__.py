@@ -8,5 +8,5 @@ from blueprints.shared import no_store
 bp = Blueprint("auth", __name__)
 bp.after_request(no_store)
 
-from blueprints.auth import sign_in  # noqa: E402,F401  (registers the routes on bp)
-from blueprints.auth import password  # noqa: E402,F401
+# Each module registers its routes on bp.
+from blueprints.auth import password, sign_in, two_factor  # noqa: E402,F401

@@ -14,7 +14,7 @@ from blueprints.auth import bp
 from blueprints.shared import local_path
 from extensions import begin_write, db, limiter, login_manager
 from models import StaffUser, utcnow
-from staff import audit, lockout
+from staff import audit, lockout, two_factor
 
 
 class SignInForm(FlaskForm):
@@ -79,7 +79,23 @@ def sign_in():
 
 def password_accepted(user, next_path):
     """The right password for an active account (at sign-in, or just set from an emailed
-    link): start the staff member's session and send them on with a 303."""
+    link). A password alone never signs in: this starts the second step, kept a few minutes
+    in the session, and sends the staff member (303) to type a code from their app, or to
+    set up the app at their first sign-in. complete_sign_in() ends that step."""
+    session.pop("_user_id", None)  # no one is signed in while the second step waits
+    session[two_factor.PENDING] = {
+        "id": user.id,
+        "version": user.session_version,
+        "at": time.time(),
+        "next": next_path,
+    }
+    step = "auth.two_factor_code" if two_factor.enrolled(user) else "auth.two_factor_enrol"
+    return redirect(url_for(step), 303)
+
+
+def complete_sign_in(user, next_path):
+    """The second factor is done too: start the staff member's session and send them on
+    with a 303. Every way of signing in ends here."""
     session.clear()  # a new session for the signed-in staff member (no fixation)
     session.permanent = True
     session["signed_in_at"] = session["seen_at"] = time.time()

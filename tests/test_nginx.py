@@ -18,8 +18,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pyotp
 import pytest
-from helpers import free_port
+from helpers import free_port, setup_key
 
 from deploy.render_nginx_conf import render
 
@@ -214,13 +215,38 @@ def test_a_letter_posted_through_nginx_is_stored(site):
     assert site.count_letters("ada.through.nginx@example.org") == 1
 
 
+def session_cookie(headers, cookie):
+    """The session cookie a response set, else the one sent."""
+    return headers["Set-Cookie"].split(";", 1)[0] if headers["Set-Cookie"] else cookie
+
+
 def sign_in(site):
-    """The staff session cookie, from the real sign-in form posted through nginx."""
+    """The staff session cookie, from the real sign-in forms posted through nginx: the
+    password, then the second step. create-admin made the account, so the first sign-in
+    sets up the app from the page's key; a later one types the app's code (its last step
+    forgotten first, as if 30 s had passed: a code works once)."""
     _status, headers, body = site.get("/admin/sign-in")
-    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    cookie = session_cookie(headers, None)
     token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', body.decode()).group(1)
     fields = {"csrf_token": token, "email": STAFF[0], "password": STAFF[1]}
     status, headers, _body = site.post_form("/admin/sign-in", fields, cookie)
+    assert status == 303
+    cookie = session_cookie(headers, cookie)
+    if headers["Location"].endswith("/admin/sign-in/enrol"):
+        _status, headers, body = site.get("/admin/sign-in/enrol", {"Cookie": cookie})
+        cookie = session_cookie(headers, cookie)
+        site.totp_secret = setup_key(body.decode())
+        code = pyotp.TOTP(site.totp_secret).now()
+        fields = {"csrf_token": token, "code": code}
+        status, headers, _body = site.post_form("/admin/sign-in/enrol", fields, cookie)
+        assert status == 200
+        cookie = session_cookie(headers, cookie)
+        status, headers, _body = site.post_form("/admin/sign-in/finish", fields, cookie)
+    else:
+        with sqlite3.connect(site.database) as connection:
+            connection.execute("UPDATE staff_users SET totp_last_step = NULL")
+        fields = {"csrf_token": token, "code": pyotp.TOTP(site.totp_secret).now()}
+        status, headers, _body = site.post_form("/admin/sign-in/code", fields, cookie)
     assert status == 303
     return headers["Set-Cookie"].split(";", 1)[0]
 

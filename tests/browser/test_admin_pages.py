@@ -1,7 +1,8 @@
 """The staff pages in a real browser: htmx enhancements, focus, and a preview that sends nothing."""
 
+import pyotp
 import sqlalchemy as sa
-from factories import STAFF_PASSWORD, StaffUserFactory
+from factories import STAFF_PASSWORD, STAFF_TOTP_SECRET, StaffUserFactory
 
 from extensions import db
 from models import Case, Letter
@@ -13,6 +14,8 @@ def sign_in_as_admin(live, page, next_path):
     page.goto(f"{live.url}/admin/sign-in?next={next_path}")
     page.fill("#email", "admin@example.org")
     page.fill("#password", STAFF_PASSWORD)
+    page.click("form button[type=submit]")
+    page.fill("#code", pyotp.TOTP(STAFF_TOTP_SECRET).now())  # the second step
     page.click("form button[type=submit]")
     page.wait_for_url(f"**{next_path}")
 

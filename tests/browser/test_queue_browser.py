@@ -1,8 +1,9 @@
 """The moderation queue in a real browser: the keyboard, bulk decisions and undo, updated
 in place without a reload; and the same decisions without JavaScript."""
 
+import pyotp
 import sqlalchemy as sa
-from factories import STAFF_PASSWORD, SolidarityFactory, StaffUserFactory
+from factories import STAFF_PASSWORD, STAFF_TOTP_SECRET, SolidarityFactory, StaffUserFactory
 from playwright.sync_api import expect
 
 from extensions import db
@@ -30,6 +31,8 @@ def sign_in(page, url):
     page.goto(url + "/admin/sign-in")
     page.fill("#email", "mod@example.org")
     page.fill("#password", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("#code", pyotp.TOTP(STAFF_TOTP_SECRET).now())  # the second step
     page.click("button[type=submit]")
     expect(page).to_have_url(url + "/admin/queue")
     # The URL changes before the page has run its deferred scripts (queue.js's keys): a key

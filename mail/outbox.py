@@ -260,6 +260,8 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
             if once:
                 break
             time.sleep(poll_seconds)
+    if stopping:
+        log("mail-worker: stopped; emails not sent yet are back in the queue")
     return total_sent, total_failed
 
 

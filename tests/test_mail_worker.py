@@ -200,6 +200,7 @@ def test_sigterm_finishes_the_email_in_hand_and_gives_the_rest_back(busy_worker)
     worker.send_signal(signal.SIGTERM)
     output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0, output.decode()
+    assert "mail-worker: stopped; emails not sent yet are back in the queue" in output.decode()
     assert relay.recipients() == [ADDRESSES[0]]  # the one in hand, sent in full
     rows = by_recipient(app)
     assert (rows[ADDRESSES[0]].state, rows[ADDRESSES[0]].attempts) == ("sent", 1)

@@ -2,10 +2,14 @@
 when the outbox sends it."""
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
 
 from extensions import db
 from models import StaffLink, StaffUser
 from staff import links, lockout
+
+# A role as the invitation names it: "as a moderator", "as an admin".
+ROLE_NAMES = {"moderator": _l("a moderator"), "admin": _l("an admin")}
 
 
 def staff_context(email):
@@ -14,6 +18,7 @@ def staff_context(email):
     config = current_app.config
     context = {
         "staff": user,
+        "role_name": ROLE_NAMES.get(user.role, user.role),
         "sign_in_url": url_for("auth.sign_in", _external=True),
         "forgot_url": url_for("auth.forgot_password", _external=True),
         "reset_minutes": config["STAFF_RESET_MINUTES"],

@@ -85,7 +85,9 @@ def test_an_invited_person_sets_their_own_password_then_goes_to_the_second_step(
     (message,) = smtp.messages
     assert message["To"] == "new@example.org"
     assert "invited" in message["Subject"]
-    assert "admin@example.org invited you" in smtp.body(message, "plain")
+    assert "admin@example.org invited you to the Write for Rights staff pages as a moderator" in (
+        smtp.body(message, "plain")
+    )
     path = link_in(smtp, message)
 
     newcomer = app.test_client()
@@ -301,3 +303,14 @@ def test_an_address_that_already_has_an_account_is_not_invited_again(app, admin)
     assert page.status_code == 422
     assert "There is already a staff account for admin@example.org" in page.get_data(as_text=True)
     assert invite(admin, "not an address").status_code == 422
+
+
+def test_a_link_for_a_disabled_account_is_refused(app, admin, smtp):
+    invite(admin)
+    send_mail(app)
+    path = link_in(smtp, smtp.messages[0])
+    staff_id = account(app, "new@example.org").id
+    assert post(admin, f"/admin/staff/{staff_id}/active", active="0").status_code == 303
+    assert app.test_client().get(path).status_code == 400
+    assert post(admin, f"/admin/staff/{staff_id}/active", active="1").status_code == 303
+    assert app.test_client().get(path).status_code == 400  # disabling ended it for good

@@ -31,13 +31,9 @@ class SetPasswordForm(FlaskForm):
             DataRequired(_l("Please choose a password.")),
             Length(
                 min=links.MIN_PASSWORD,
-                max=200,
-                message=_l(
-                    "Use at least %(min)d characters (and at most %(max)d).",
-                    min=links.MIN_PASSWORD,
-                    max=200,
-                ),
+                message=_l("Use at least %(min)d characters.", min=links.MIN_PASSWORD),
             ),
+            Length(max=200, message=_l("Use at most 200 characters.")),
         ],
     )
     confirm = PasswordField(

@@ -11,7 +11,7 @@ from cases.demo import ADDRESS_TBC, CASES
 from extensions import begin_write, db
 from mail import outbox
 from models import ROLES, Case, StaffUser
-from staff import audit
+from staff import audit, two_factor
 from staff.links import MIN_PASSWORD
 
 
@@ -125,6 +125,22 @@ def staff_disable(email):
     audit.record("staff.disable", user, actor=None)
     db.session.commit()
     click.echo(f"Disabled {user.email}.")
+
+
+@staff_group.command("reset-2fa")
+@click.argument("email")
+def staff_reset_2fa(email):
+    """Forget an account's second factor (a lost phone): its app secret and recovery codes
+    go, its open sessions end, and its next sign-in sets up an app again."""
+    begin_write()
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No staff account for {email}.")
+    two_factor.reset(user)
+    user.end_sessions()
+    audit.record("staff.reset_2fa", user, actor=None)
+    db.session.commit()
+    click.echo(f"Two-factor sign-in reset for {user.email}: the next sign-in sets up an app again.")
 
 
 @click.group("partners", cls=AppGroup)

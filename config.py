@@ -39,6 +39,9 @@ class Config:
     """Production and development settings, read from the environment."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Old keys, comma-separated, still accepted after SECRET_KEY changes (Flask's own
+    # setting; staff/two_factor.py also reads the app secrets stored under them).
+    SECRET_KEY_FALLBACKS = [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
     # Empty means the embedded SQLite database in instance/ (see create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")

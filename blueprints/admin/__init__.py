@@ -26,6 +26,7 @@ NAV = [
     ("admin.staff", _l("Staff"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
+    ("auth.recovery_codes", _l("Recovery codes"), False),  # each staff member's own
 ]
 
 

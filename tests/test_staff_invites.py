@@ -217,6 +217,15 @@ def test_a_reset_for_an_unknown_address_reads_the_same_and_sends_nothing(app, sm
     assert len({answer.headers["Location"] for answer in answers}) == 1
     assert send_mail(app) == (1, 0)
     assert [message["To"] for message in smtp.messages] == ["mod@example.org"]
+    with app.app_context():  # operators see every request, the address typed nowhere
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "staff.reset_request")
+        ).all()
+        assert [(event.target_id is None, event.details["link"] is None) for event in events] == [
+            (True, True),
+            (True, True),  # a disabled account is no account here
+            (False, False),
+        ]
 
 
 def test_one_reset_email_per_account_however_many_requests(app, smtp):

@@ -18,6 +18,7 @@ from helpers import (
     sign_in,
     sign_in_password,
 )
+from test_i18n import extracted
 
 from extensions import db
 from models import AuditEvent, StaffRecoveryCode, StaffUser
@@ -302,3 +303,16 @@ def test_codes_are_throttled_per_account_and_per_address(make_app):
         assert enter_code(client, other_code(app_code(app, EMAIL))).status_code == 422
     sign_in_password(client, "other@example.org")
     assert enter_code(client, app_code(app, "other@example.org")).status_code == 429
+
+
+def test_the_two_factor_pages_are_marked_for_translation():
+    messages = extracted()
+    for text in [
+        "Set up two-factor sign-in",
+        "6-digit code",
+        WRONG_CODE,
+        "That is not one of your unused recovery codes.",
+        "Store these codes somewhere safe now: they are shown only this once.",
+        "You have %(num)d recovery code left.",
+    ]:
+        assert text in messages, text

@@ -60,6 +60,7 @@ def walk(app, gustavo, partner_id):
         "kind": "appeal",
         "token": "not-a-real-token",
         "case_id": gustavo,
+        "staff_id": 1,
         "language": "en",
         "filename": "css/site.css",
         # Per endpoint, where the generic name means something else.

@@ -4,12 +4,11 @@ reset a forgotten password by email, and admins change roles and disable account
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from factories import StaffUserFactory
-from helpers import csrf_from, hidden_value, sign_in, staff_client
+from helpers import app_code, csrf_from, enrol, enter_code, hidden_value, sign_in, staff_client
 
 from extensions import db
 from mail import outbox
@@ -98,8 +97,13 @@ def test_an_invited_person_sets_their_own_password_then_goes_to_the_second_step(
     response = set_password(newcomer, path)
     assert response.status_code == 303
     assert response.headers["Referrer-Policy"] == "no-referrer"
-    # On to the second step of signing in (or, before it exists, the staff pages).
-    assert urlsplit(response.headers["Location"]).path.startswith("/admin/")
+    # Not signed in yet: on to setting up the second step, then into the staff pages.
+    assert response.headers["Location"] == "/admin/sign-in/enrol"
+    assert newcomer.get("/admin/queue").headers["Location"].startswith("/admin/sign-in")
+    finished, recovery_codes = enrol(newcomer)
+    assert finished.status_code == 303 and len(recovery_codes) == 10
+    assert newcomer.get(finished.headers["Location"], follow_redirects=True).status_code == 200
+    assert newcomer.get("/admin/queue").status_code == 200
     assert account(app, "new@example.org").check_password(NEW_PASSWORD)
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEvent.action)).all()
@@ -199,8 +203,12 @@ def test_a_forgotten_password_is_reset_by_email_and_other_sessions_end(app, smtp
     path = link_in(smtp, message)
     assert "Choose a new password" in phone.get(path).get_data(as_text=True)
     response = set_password(phone, path)
-    assert response.status_code == 303
+    # A new password is not a way round the second step: the app's code comes next.
+    assert response.headers["Location"] == "/admin/sign-in/code"
     assert laptop.get("/admin/").headers["Location"].startswith("/admin/sign-in")
+    signed_in = enter_code(phone, app_code(app, "mod@example.org"))
+    assert signed_in.status_code == 303
+    assert phone.get("/admin/queue").status_code == 200
     assert sign_in(app.test_client(), "mod@example.org").status_code == 422  # old password
     assert sign_in(app.test_client(), "mod@example.org", NEW_PASSWORD).status_code == 303
     assert app.test_client().get(path).status_code == 400  # used

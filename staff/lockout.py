@@ -10,6 +10,7 @@ limit is reached the owner gets one email per lockout window (lockout_notified_a
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,11 +22,25 @@ from extensions import begin_write, db
 from models import Outbox, StaffKnownAddress, StaffUser, utcnow
 
 
+def network_of(address):
+    """The address as it is remembered: an IPv6 address by its /64 network, since a
+    device there changes the rest of its address every day or so (privacy extensions)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or ""
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
 def address_hash(address=None):
     """The client's address (request.remote_addr, after ProxyFix) as a keyed hash."""
-    address = request.remote_addr if address is None else address
+    address = network_of(request.remote_addr if address is None else address)
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
 
 
 def remember_address(user):
@@ -79,10 +94,11 @@ def warn_owner(_limit=None):
     """For the sign-in limiter (on_breach): the account's limit was reached from elsewhere;
     queue one email to its owner per lockout window. Returns None: the 429 goes on."""
     user = account_named(request.form.get("email"))
-    if user is None:
-        return None
-    begin_write()
     now = utcnow()
+    told = user is not None and user.lockout_notified_at
+    if user is None or (told and told > now - lockout_window()):
+        return None  # nobody to tell, or told already: no write for each refused guess
+    begin_write()
     # One UPDATE decides, so two refused attempts at the same moment send one email.
     claimed = db.session.execute(
         sa.update(StaffUser)

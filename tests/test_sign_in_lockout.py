@@ -132,3 +132,14 @@ def test_an_invited_account_without_a_password_costs_one_hash_check_and_never_si
         assert not StaffUser.password_matches(invited, "")
         assert not StaffUser.password_matches(invited, STAFF_PASSWORD)
     assert checked == [models.no_account_hash()] * 2
+
+
+def test_an_ipv6_address_is_known_by_its_network(app):
+    """Phones and home routers change the last half of an IPv6 address every day or so."""
+    with app.app_context():
+        StaffUserFactory(email=OWNER)
+    assert sign_in(client_at(app, "2001:db8:1:2::10"), OWNER).status_code == 303
+    assert [guess(app, "2001:db8:9:9::1") for _ in range(6)] == [422] * 5 + [429]
+    tomorrow = client_at(app, "2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+    assert sign_in(tomorrow, OWNER).status_code == 303
+    assert sign_in(client_at(app, "2001:db8:1:3::10"), OWNER).status_code == 429

@@ -2,7 +2,7 @@
 a reset). The link's token is in the path (logged as <token>, web/log_privacy.py) and
 these pages send no Referer, so the token stays between the email and this site."""
 
-from flask import abort, current_app, make_response, redirect, render_template, url_for
+from flask import current_app, make_response, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -81,16 +81,20 @@ def reset(token):
     return set_password_page("reset", token)
 
 
+def link_refused(purpose):
+    page = render_template("auth/link_refused.html", purpose=purpose)
+    return no_referrer(make_response(page, 400))
+
+
 def set_password_page(purpose, token):
     link = links.find_link(purpose, token)
     if link is None:
-        page = render_template("auth/link_refused.html", purpose=purpose)
-        return no_referrer(make_response(page, 400))
+        return link_refused(purpose)
     form = SetPasswordForm()
     if form.validate_on_submit():
         user = links.set_password(link, form.password.data)
         if user is None:  # used by another request a moment ago
-            abort(400)
+            return link_refused(purpose)
         return no_referrer(password_accepted(user, url_for("admin.index")))
     page = render_template(
         "auth/set_password.html",

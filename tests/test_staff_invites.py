@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from factories import StaffUserFactory
 from helpers import app_code, csrf_from, enrol, enter_code, hidden_value, sign_in, staff_client
+from test_i18n import extracted
 
 from extensions import db
 from mail import outbox
@@ -331,3 +332,20 @@ def test_a_link_for_a_disabled_account_is_refused(app, admin, smtp):
     assert app.test_client().get(path).status_code == 400
     assert post(admin, f"/admin/staff/{staff_id}/active", active="1").status_code == 303
     assert app.test_client().get(path).status_code == 400  # disabling ended it for good
+
+
+def test_the_staff_account_pages_and_emails_are_marked_for_translation():
+    messages = extracted()
+    for text in [
+        "Invite someone",  # the Staff page
+        "%(email)s is the only active admin: make someone else an admin first.",
+        "Forgotten your password?",  # sign-in page
+        "Welcome: choose your password",  # set-password page
+        "Use at least %(min)d characters.",
+        "This link no longer works",
+        "You are invited to the Write for Rights staff pages",  # email subjects and bodies
+        "Wrong passwords for your Write for Rights staff account",
+        "an admin",
+        "If you did not ask for it, you can ignore this email: your password stays as it is.",
+    ]:
+        assert text in messages, text

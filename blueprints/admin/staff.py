@@ -22,7 +22,7 @@ def account_or_404(staff_id):
 
 @bp.get("/staff", endpoint="staff")
 @admin_only
-def staff_list(problem=None, status=200, form=None):
+def staff_list(problem=None, status=200, form=None, invite_problem=None):
     """Every account with its role, state, second factor and last sign-in; the invite form."""
     page = render_template(
         "admin/staff.html",
@@ -30,6 +30,7 @@ def staff_list(problem=None, status=200, form=None):
         roles=ROLES,
         pending=accounts.invitation_pending,
         problem=problem,
+        invite_problem=invite_problem,
         form=form or {},
         done=request.args.get("done"),
         who=request.args.get("who", ""),
@@ -42,7 +43,7 @@ def done(what, user):
 
 
 def refused(error):
-    return staff_list(problem=str(error), status=422, form=request.form)
+    return staff_list(problem=str(error), status=422)
 
 
 @bp.post("/staff")
@@ -50,8 +51,8 @@ def refused(error):
 def staff_invite():
     try:
         user = accounts.invite(request.form.get("email"), request.form.get("role"), current_user)
-    except accounts.AccountError as error:
-        return refused(error)
+    except accounts.AccountError as error:  # told beside the form, which keeps what was typed
+        return staff_list(invite_problem=str(error), status=422, form=request.form)
     return done("invited", user)
 
 

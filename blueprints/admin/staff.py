@@ -56,35 +56,36 @@ def staff_invite():
     return done("invited", user)
 
 
+def change_account(staff_id, operation, outcome):
+    """Apply one operation of staff/accounts.py to the account, then back to the page
+    saying what changed (or why not)."""
+    user = account_or_404(staff_id)
+    try:
+        operation(user, current_user)
+    except accounts.AccountError as error:
+        return refused(error)
+    return done(outcome, user)
+
+
 @bp.post("/staff/<int:staff_id>/invitation")
 @admin_only
 def staff_resend(staff_id):
-    user = account_or_404(staff_id)
-    try:
-        accounts.resend_invite(user, current_user)
-    except accounts.AccountError as error:
-        return refused(error)
-    return done("resent", user)
+    return change_account(staff_id, accounts.resend_invite, "resent")
 
 
 @bp.post("/staff/<int:staff_id>/role")
 @admin_only
 def staff_role(staff_id):
-    user = account_or_404(staff_id)
-    try:
-        accounts.change_role(user, request.form.get("role"), current_user)
-    except accounts.AccountError as error:
-        return refused(error)
-    return done("role", user)
+    role = request.form.get("role")
+    return change_account(staff_id, lambda user, by: accounts.change_role(user, role, by), "role")
 
 
 @bp.post("/staff/<int:staff_id>/active")
 @admin_only
 def staff_active(staff_id):
-    user = account_or_404(staff_id)
     active = request.form.get("active") == "1"
-    try:
-        accounts.set_active(user, active, current_user)
-    except accounts.AccountError as error:
-        return refused(error)
-    return done("enabled" if active else "disabled", user)
+    return change_account(
+        staff_id,
+        lambda user, by: accounts.set_active(user, active, by),
+        "enabled" if active else "disabled",
+    )

@@ -194,9 +194,11 @@ class Outbox(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
-    # The claim token of the worker batch that holds it until next_attempt_at: a worker
-    # renews, sends and records only the rows its token still holds (mail/claims.py).
+    # A worker batch's hold (mail/claims.py): its claim token, and until when it holds the
+    # email. A worker renews, sends and records only the rows its token still holds; the
+    # hold never moves next_attempt_at, so an email given back keeps its place in line.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(32))
+    held_until: Mapped[datetime | None]
     # About a letter (to its writer), or a staff email (an invitation, a reset link or a
     # sign-in warning, with the link it carries).
     letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"))

@@ -4,7 +4,9 @@ A worker claims a batch of due emails under a token of its own and holds them fo
 MAIL_CLAIM_SECONDS, a hold it renews while it works (keeping_hold). Every later change
 (charging an attempt, renewing, releasing, recording) touches only the rows the token
 still holds: once a hold ran out and another worker claimed an email, the first one
-drops it. A worker that dies holds its emails for seconds, not minutes.
+drops it. A worker that dies holds its emails for seconds, not minutes. The hold
+(held_until) leaves next_attempt_at alone: an email given back, or left by a worker that
+died, is sent in its place in line, not after every email that became due meanwhile.
 """
 
 import contextlib
@@ -34,14 +36,18 @@ def claim_due(limit=50):
     now = utcnow()
     rows = db.session.scalars(
         sa.select(Outbox)
-        .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
+        .where(
+            Outbox.state == "pending",
+            Outbox.next_attempt_at <= now,
+            sa.or_(Outbox.held_until.is_(None), Outbox.held_until <= now),
+        )
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     token = uuid.uuid4().hex
     for row in rows:
-        row.claimed_by, row.next_attempt_at = token, hold_until(now)
+        row.claimed_by, row.held_until = token, hold_until(now)
     db.session.flush()
     db.session.expunge_all()
     db.session.commit()
@@ -78,18 +84,19 @@ def update_held(emails, **values):
 def start_sending(email):
     """Charge an attempt to an email about to be tried, and hold it for the whole hold
     again; False when its batch no longer holds it (it must not be sent)."""
-    values = {"attempts": Outbox.attempts + 1, "next_attempt_at": hold_until(utcnow())}
+    values = {"attempts": Outbox.attempts + 1, "held_until": hold_until(utcnow())}
     return update_held([email], **values) == 1
 
 
 def renew(batch):
     """Push the hold of every email the batch still holds MAIL_CLAIM_SECONDS ahead."""
-    return update_held(batch, next_attempt_at=hold_until(utcnow()))
+    return update_held(batch, held_until=hold_until(utcnow()))
 
 
 def release(emails):
-    """Give back held emails not tried yet: due again at once, no attempt charged."""
-    return update_held(emails, claimed_by=None, next_attempt_at=utcnow())
+    """Give back held emails not tried yet: due again at once, in their place in line, no
+    attempt charged."""
+    return update_held(emails, claimed_by=None, held_until=None)
 
 
 @contextlib.contextmanager

@@ -5,8 +5,8 @@ of its own, holding them for a short MAIL_CLAIM_SECONDS that it renews while it 
 it sends and records only rows its token still holds. If it is killed, the hold runs
 out within seconds and another worker sends the rows: nothing is lost, and the only
 duplicate possible is an email the SMTP server accepted just before the worker died
-(or lost its database), before it could record it. On PostgreSQL several workers claim with
-FOR UPDATE SKIP LOCKED; on SQLite claims are serialised by BEGIN IMMEDIATE.
+(or lost its database), before it could record it. On PostgreSQL several workers claim
+with FOR UPDATE SKIP LOCKED; on SQLite claims are serialised by BEGIN IMMEDIATE.
 """
 
 import contextlib
@@ -86,9 +86,10 @@ def record_result(email, error=None):
     begin_write()
     row = db.session.get(Outbox, email.id, with_for_update=True)
     if row.state == "pending" and error is None:
-        row.state, row.sent_at, row.last_error, row.claimed_by = "sent", utcnow(), "", None
+        row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
+        row.claimed_by = row.held_until = None
     elif row.state == "pending" and row.claimed_by == email.claimed_by:
-        row.last_error, row.claimed_by = describe(error), None
+        row.last_error, row.claimed_by, row.held_until = describe(error), None, None
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
             row.state = "dead"
         else:

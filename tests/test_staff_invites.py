@@ -349,3 +349,10 @@ def test_the_staff_account_pages_and_emails_are_marked_for_translation():
         "If you did not ask for it, you can ignore this email: your password stays as it is.",
     ]:
         assert text in messages, text
+
+
+def test_no_address_goes_into_the_staff_pages_urls(app, admin):
+    response = invite(admin, "new@example.org")
+    assert "example.org" not in response.headers["Location"]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "An invitation is on its way to new@example.org" in page

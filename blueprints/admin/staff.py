@@ -33,13 +33,20 @@ def staff_list(problem=None, status=200, form=None, invite_problem=None):
         invite_problem=invite_problem,
         form=form or {},
         done=request.args.get("done"),
-        who=request.args.get("who", ""),
+        who=changed_account(),
     )
     return page, status
 
 
+def changed_account():
+    """The address of the account a change just applied to (?who=<id>), or ""."""
+    user = accounts.account_or_none(request.args.get("who", type=int) or 0)
+    return user.email if user is not None else ""
+
+
 def done(what, user):
-    return redirect(url_for("admin.staff", done=what, who=user.email), 303)
+    # The account by its id: an address in a URL would stay in the browser's history.
+    return redirect(url_for("admin.staff", done=what, who=user.id), 303)
 
 
 def refused(error):

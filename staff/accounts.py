@@ -133,6 +133,8 @@ def set_active(user, active, by):
     user.active = active
     if not active:
         user.end_sessions()
-        links.retire_links(user)
+    # Either way no earlier link works: one made before `staff disable` (command line),
+    # still unexpired when the account is enabled again, stays dead too.
+    links.retire_links(user)
     audit.record("staff.enable" if active else "staff.disable", user, actor=by)
     db.session.commit()

@@ -356,3 +356,15 @@ def test_no_address_goes_into_the_staff_pages_urls(app, admin):
     assert "example.org" not in response.headers["Location"]
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "An invitation is on its way to new@example.org" in page
+
+
+def test_a_link_from_before_staff_disable_stays_dead_when_the_account_is_enabled(app, admin, smtp):
+    with app.app_context():
+        StaffUserFactory(email="mod@example.org")
+    forgot(app.test_client(), "mod@example.org")
+    send_mail(app)
+    path = link_in(smtp, smtp.messages[0])
+    assert app.test_cli_runner().invoke(args=["staff", "disable", "mod@example.org"]).exit_code == 0
+    staff_id = account(app, "mod@example.org").id
+    assert post(admin, f"/admin/staff/{staff_id}/active", active="1").status_code == 303
+    assert app.test_client().get(path).status_code == 400

@@ -101,7 +101,7 @@ def staff_group():
 
 @staff_group.command("list")
 def staff_list():
-    """Every staff account, its role and whether it can sign in."""
+    """Every staff account, its role, whether it can sign in, and its second step."""
     for user in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.email)):
         state = "active" if user.active else "disabled"
         last = (
@@ -109,7 +109,8 @@ def staff_list():
             if user.last_sign_in_at
             else "never signed in"
         )
-        click.echo(f"{user.email}\t{user.role}\t{state}\t{last}")
+        second = "two-factor set up" if two_factor.enrolled(user) else "no two-factor yet"
+        click.echo(f"{user.email}\t{user.role}\t{state}\t{last}\t{second}")
 
 
 @staff_group.command("disable")

@@ -227,6 +227,7 @@ def test_reset_2fa_sets_up_the_app_again(app, runner, account):
     client = app.test_client()
     assert sign_in(client, EMAIL).status_code == 303
     recovery_codes_for(app)
+    assert runner.invoke(args=["staff", "list"]).output.rstrip().endswith("\ttwo-factor set up")
     result = runner.invoke(args=["staff", "reset-2fa", "Mod@Example.org"])
     assert result.exit_code == 0, result.output
     assert "Two-factor sign-in reset for mod@example.org" in result.output
@@ -236,6 +237,8 @@ def test_reset_2fa_sets_up_the_app_again(app, runner, account):
         assert user.totp_secret is None and user.totp_confirmed_at is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffRecoveryCode)) == 0
     assert actions(app)[-1] == "staff.reset_2fa"
+    listed = runner.invoke(args=["staff", "list"]).output
+    assert listed.rstrip().endswith("\tno two-factor yet")
     assert sign_in_password(client, EMAIL).headers["Location"] == "/admin/sign-in/enrol"
     unknown = runner.invoke(args=["staff", "reset-2fa", "nobody@example.org"])
     assert unknown.exit_code != 0 and "No staff account for nobody@example.org" in unknown.output

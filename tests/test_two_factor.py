@@ -319,3 +319,17 @@ def test_the_two_factor_pages_are_marked_for_translation():
         "You have %(num)d recovery code left.",
     ]:
         assert text in messages, text
+
+
+def test_a_new_secret_key_reads_the_app_secrets_through_its_fallbacks(make_app, caplog):
+    old = make_app()
+    with old.app_context():
+        StaffUserFactory(email=EMAIL)  # its app secret encrypted with the old SECRET_KEY
+    rotated = make_app(SECRET_KEY="a new secret key", SECRET_KEY_FALLBACKS=[old.secret_key])
+    assert sign_in(rotated.test_client(), EMAIL).status_code == 303
+    # Without the old key the secret cannot be read: no code signs in, and the log says why.
+    forgotten = make_app(SECRET_KEY="a new secret key")
+    client = forgotten.test_client()
+    sign_in_password(client, EMAIL)
+    assert enter_code(client, pyotp.TOTP(STAFF_TOTP_SECRET).now()).status_code == 422
+    assert "cannot be read: SECRET_KEY changed?" in caplog.text

@@ -176,7 +176,7 @@ def statements():
 def measure(app, repeat):
     """The report's lines."""
     import sqlalchemy as sa
-    from helpers import add_staff, sign_in
+    from helpers import staff_client
 
     import delivery
     from extensions import db
@@ -216,9 +216,7 @@ def measure(app, repeat):
         db.session.rollback()
 
     email = f"bench-{time.time_ns()}@example.org"  # a new one when the database is reused
-    add_staff(app, email, "admin")
-    client = app.test_client()
-    assert sign_in(client, email).status_code == 303
+    client = staff_client(app, "admin", email)  # signed in, second step included
     pages = [
         ("GET /admin/dashboard", "/admin/dashboard"),
         ("GET /admin/delivery", "/admin/delivery"),

@@ -212,3 +212,23 @@ def test_sigterm_finishes_the_email_in_hand_and_gives_the_rest_back(busy_worker)
         assert (row.state, row.attempts) == ("pending", 0)
         assert row.claimed_by is None and row.held_until is None
         assert row.next_attempt_at <= utcnow()
+
+
+def test_an_email_sent_twice_carries_one_message_id(make_app, cases, start_relay):
+    """The duplicate the README allows (a worker dies between the relay's acceptance and
+    the row's update) reaches the inbox with the Message-ID of the first copy, so mail
+    programs that merge by Message-ID show one email; each email has its own."""
+    relay = start_relay(Inbox())
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=relay.port)
+    queue_letters(app)
+    with app.app_context():
+        assert outbox.send_due() == (3, 0)
+        first = db.session.get(Outbox, by_recipient(app)[ADDRESSES[0]].id)
+        first.state, first.sent_at = "pending", None  # as if the update never happened
+        db.session.commit()
+        assert outbox.send_due() == (1, 0)
+    ids = {}
+    for message in relay.messages:
+        ids.setdefault(message["To"], []).append(message["Message-ID"])
+    assert len(ids[ADDRESSES[0]]) == 2 and len(set(ids[ADDRESSES[0]])) == 1
+    assert len({each[0] for each in ids.values()}) == 3

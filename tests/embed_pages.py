@@ -4,7 +4,7 @@ lets frame it. The `partner_id` and `framed` fixtures (conftest.py) build on the
 
 import re
 
-from helpers import Supporter, hidden_value
+from helpers import LETTER, Supporter, filled, hidden_value
 
 CASE = "gustavo-gatica"
 PAGE = f"/embed/riverside/{CASE}"
@@ -37,16 +37,7 @@ class FramedSupporter(Supporter):
         self, kind="appeal", fields=None, headers=FROM_THE_FRAME, htmx=False, page=None, **values
     ):
         data = self.form_fields(kind=kind) if fields is None else dict(fields)
-        defaults = {
-            "name": "Ada Lovelace",
-            "email": "ada@example.org",
-            "country": "GB",
-            "body": "Please release him now.",
-            "consent_privacy": "y",
-        }
-        for key, value in {**defaults, **values}.items():
-            if value is not None:
-                data[f"{kind}-{key}"] = value
+        data = filled(data, kind, {**LETTER, "city": None, **values})  # no city typed here
         headers = {**headers, **(HTMX if htmx else {})}
         return self.client.post(f"{page or self.page}/letters/{kind}", data=data, headers=headers)
 

@@ -66,20 +66,29 @@ class Supporter:
 
     def submit(self, slug, kind="appeal", htmx=False, fields=None, headers=SAME_ORIGIN, **values):
         data = self.form_fields(slug, kind) if fields is None else dict(fields)
-        defaults = {
-            "name": "Ada Lovelace",
-            "email": "ada@example.org",
-            "country": "GB",
-            "city": "London",
-            "body": "Please release him now.",
-            "consent_privacy": "y",
-        }
-        for key, value in {**defaults, **values}.items():
-            if value is not None:
-                data[f"{kind}-{key}"] = value
+        data = filled(data, kind, {**LETTER, **values})
         if htmx:
             headers = {**headers, "HX-Request": "true", "HX-Request-Type": "partial"}
         return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
+
+
+# What a supporter types into a letter form, unless a test says otherwise.
+LETTER = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.org",
+    "country": "GB",
+    "city": "London",
+    "body": "Please release him now.",
+    "consent_privacy": "y",
+}
+
+
+def filled(data, kind, values):
+    """The form's fields with `values` typed into the `kind` form (None leaves one out)."""
+    for key, value in values.items():
+        if value is not None:
+            data[f"{kind}-{key}"] = value
+    return data
 
 
 def unreachable_database(url):

@@ -36,6 +36,7 @@ from blueprints.shared import (
     check_kind,
     email_check,
     find_visible_case,
+    letter_not_saved,
     letter_refusal,
     requested_language,
     share_url,
@@ -95,23 +96,8 @@ def database_down(error):
     the text, 503, saying it was not saved. The partner's origins cannot be read either, so
     only htmx's fragment (fetched by the framed page) shows in the frame; a page answer
     keeps frame-ancestors 'none' and the browser keeps the form it sent."""
-    kind = (request.view_args or {}).get("kind")
-    if request.endpoint != "embed.submit" or kind not in KINDS:
-        return errors.database_down(error)
-    errors.log_database_down(error)
-    args = request.view_args
-    response = fragment_or_page(
-        "partials/_letter_form.html",
-        "public/letter_not_saved.html",
-        503,
-        embed=True,
-        partner=SimpleNamespace(slug=args["partner_slug"]),
-        case=SimpleNamespace(slug=args["slug"], solidarity_prompt=None),
-        form=EmbedLetterForm(kind),
-        problem=NOT_SAVED,
-        problem_kind=kind,
-    )
-    return errors.unavailable(response)
+    partner = SimpleNamespace(slug=(request.view_args or {}).get("partner_slug"))
+    return letter_not_saved(error, "embed.submit", EmbedLetterForm, embed=True, partner=partner)
 
 
 for database_error in errors.DATABASE_DOWN:

@@ -2,7 +2,6 @@
 
 import logging
 import os
-from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -19,13 +18,13 @@ from werkzeug.exceptions import TooManyRequests
 
 import letters
 from blueprints.shared import (
-    NOT_SAVED,
     TOO_MANY,
     blank_form,
     case_summary,
     check_kind,
     email_check,
     find_visible_case,
+    letter_not_saved,
     letter_refusal,
     published_cases,
     share_url,
@@ -159,26 +158,8 @@ def submit_problem(error):
 
 
 def database_down(error):
-    """The database does not answer. A posted letter comes back in its form, text kept, on a
-    503 page that says it was not saved (the case itself cannot be read to show its whole
-    page); any other page says the site cannot reach its letters."""
-    kind = (request.view_args or {}).get("kind")
-    if request.endpoint != "public.submit" or kind not in KINDS:
-        return errors.database_down(error)
-    errors.log_database_down(error)
-    form = LetterForm(kind)
-    # The form needs only the case's address (its slug), and a generic solidarity hint.
-    case = SimpleNamespace(slug=request.view_args["slug"], solidarity_prompt=None)
-    response = fragment_or_page(
-        "partials/_letter_form.html",
-        "public/letter_not_saved.html",
-        503,
-        case=case,
-        form=form,
-        problem=NOT_SAVED,
-        problem_kind=kind,
-    )
-    return errors.unavailable(response)
+    """The database does not answer: a posted letter comes back in its form, 503."""
+    return letter_not_saved(error, "public.submit")
 
 
 for database_error in errors.DATABASE_DOWN:

@@ -2,6 +2,7 @@
 answers (public pages and partner embeds)."""
 
 import logging
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -13,7 +14,8 @@ import letters
 from extensions import db
 from letters.forms import LetterForm, sent_too_fast, started_token
 from models import KINDS, Case
-from web import caching
+from web import caching, errors
+from web.htmx import fragment_or_page
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +148,26 @@ def no_store(response):
     """Staff pages carry names and messages: no cache keeps them."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def letter_not_saved(error, endpoint, form_class=LetterForm, **context):
+    """The database does not answer. A letter posted to `endpoint` comes back in its form,
+    text kept, on a 503 page that says it was not saved (the case itself cannot be read to
+    show its whole page); any other page says the site cannot reach its letters."""
+    args = request.view_args or {}
+    kind = args.get("kind")
+    if request.endpoint != endpoint or kind not in KINDS:
+        return errors.database_down(error)
+    errors.log_database_down(error)
+    response = fragment_or_page(
+        "partials/_letter_form.html",
+        "public/letter_not_saved.html",
+        503,
+        # The form needs only the case's address (its slug), and a generic solidarity hint.
+        case=SimpleNamespace(slug=args["slug"], solidarity_prompt=None),
+        form=form_class(kind),
+        problem=NOT_SAVED,
+        problem_kind=kind,
+        **context,
+    )
+    return errors.unavailable(response)

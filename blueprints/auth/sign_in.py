@@ -82,7 +82,7 @@ def password_accepted(user, next_path):
     link). A password alone never signs in: this starts the second step, kept a few minutes
     in the session, and sends the staff member (303) to type a code from their app, or to
     set up the app at their first sign-in. complete_sign_in() ends that step."""
-    session.pop("_user_id", None)  # no one is signed in while the second step waits
+    logout_user()  # no one is signed in while the second step waits
     session[two_factor.PENDING] = {
         "id": user.id,
         "version": user.session_version,

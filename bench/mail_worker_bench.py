@@ -24,6 +24,7 @@ then were accepted, and the total time. The report goes to bench/results/ too.
 
 import argparse
 import asyncio
+import email
 import os
 import shutil
 import signal
@@ -69,15 +70,8 @@ class Relay:
 
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(self.seconds)
-        message_id = next(
-            (
-                line.split(b":", 1)[1].strip()
-                for line in envelope.content.splitlines()
-                if line.lower().startswith(b"message-id:")
-            ),
-            b"",
-        )
-        self.accepted.append((envelope.rcpt_tos[0], message_id.decode(), utcnow()))
+        message_id = email.message_from_bytes(envelope.content)["Message-ID"] or ""
+        self.accepted.append((envelope.rcpt_tos[0], message_id, utcnow()))
         return "250 Message accepted for delivery"
 
 

@@ -16,9 +16,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, request
 from limits import parse_many
-from sqlalchemy.dialects import postgresql, sqlite
 
 from extensions import begin_write, db
+from letters.counters import dialect_insert
 from models import Outbox, StaffKnownAddress, StaffUser, utcnow
 
 
@@ -45,9 +45,8 @@ def address_hash(address=None):
 
 def remember_address(user):
     """Note that `user` signed in from this address, in the caller's write transaction."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    insert = dialect.insert(StaffKnownAddress).values(
+    insert = dialect_insert()(StaffKnownAddress).values(
         staff_id=user.id, address_hash=address_hash(), last_sign_in_at=now
     )
     db.session.execute(

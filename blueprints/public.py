@@ -26,6 +26,7 @@ from blueprints.shared import (
     find_visible_case,
     letter_not_saved,
     letter_refusal,
+    no_referrer,
     published_cases,
     share_url,
     store_letter,
@@ -184,12 +185,6 @@ def total_counter():
     return caching.public_page(
         lambda: render_template("partials/_total_counter.html", total=letters.total_count())
     )
-
-
-def no_referrer(response):
-    """The confirmation token stays out of other sites' logs."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def confirm_page(token):

@@ -150,6 +150,13 @@ def no_store(response):
     return response
 
 
+def no_referrer(response):
+    """The page's address holds a token (a letter's confirmation, a staff member's emailed
+    link): no link or resource on it may send that address on to another site."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def letter_not_saved(error, endpoint, form_class=LetterForm, **context):
     """The database does not answer. A letter posted to `endpoint` comes back in its form,
     text kept, on a 503 page that says it was not saved (the case itself cannot be read to

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from blueprints.auth import bp
 from blueprints.auth.sign_in import password_accepted
+from blueprints.shared import no_referrer
 from extensions import limiter
 from staff import links
 
@@ -43,12 +44,6 @@ class SetPasswordForm(FlaskForm):
             EqualTo("password", _l("The two passwords are not the same.")),
         ],
     )
-
-
-def no_referrer(response):
-    """The page's address holds the token: no link or resource on it may send it on."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

@@ -20,7 +20,6 @@ from extensions import begin_write, db
 from models import Outbox, StaffLink, StaffUser, utcnow
 from staff import audit
 
-PURPOSES = ("invite", "reset")
 MIN_PASSWORD = 12  # characters, for every way a password is set (create-admin too)
 ENDPOINTS = {"invite": "auth.invitation", "reset": "auth.reset"}
 

@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 naming_convention = {
@@ -71,3 +72,10 @@ def begin_write():
     if db.session().in_transaction():
         db.session.commit()
     db.session.connection(execution_options={WRITE_OPTION: True})
+
+
+def dialect_insert():
+    """The database's own insert(), which has on_conflict_do_update and _do_nothing (an
+    upsert): PostgreSQL's and SQLite's take the same arguments."""
+    dialect = db.session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

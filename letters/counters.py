@@ -1,17 +1,9 @@
 """The letter counters: sharded rows per case, so a count never scans the letters."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from extensions import db
+from extensions import db, dialect_insert
 from models import Case, CaseCounter
-
-
-def dialect_insert():
-    """The database's own insert(), which has on_conflict_do_update (an upsert): both
-    PostgreSQL's and SQLite's take the same arguments."""
-    dialect = db.session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def add_to_counter(case_id, n=1):

@@ -2,9 +2,8 @@
 
 import sqlalchemy as sa
 
-from extensions import begin_write, db
+from extensions import begin_write, db, dialect_insert
 from letters.confirm import already_counted
-from letters.counters import dialect_insert
 from mail import cap
 from models import FlagWord, Letter, Outbox, SolidarityText
 from moderation import flags

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.dialects import postgresql, sqlite
 
-from extensions import begin_write, db
+from extensions import begin_write, db, dialect_insert
 from models import KINDS, UsedFormToken, utcnow
 
 FORM_TOKEN_SALT = "embed-form-token"  # noqa: S105 (a salt, not a secret)
@@ -87,11 +86,10 @@ def spend_form_token(token):
     """
     expires_at = token.signed_at + timedelta(seconds=token_max_age() + 60)
     begin_write()
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     # A row comes back only when it was written (not every driver reports an INSERT's
     # rowcount).
     statement = (
-        insert(UsedFormToken)
+        dialect_insert()(UsedFormToken)
         .values(nonce=token.nonce, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["nonce"])
         .returning(UsedFormToken.nonce)

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 from limits import parse_many
 
-from extensions import begin_write, db
-from letters.counters import dialect_insert
+from extensions import begin_write, db, dialect_insert
 from models import Outbox, StaffKnownAddress, StaffUser, utcnow
 
 

@@ -1,1 +1,2 @@
-"""Email: the outbox that letters write to, and the worker that sends it."""
+"""Email: the outbox that letters and staff accounts write to, and the worker that
+sends it."""

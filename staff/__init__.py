@@ -1,1 +1,2 @@
-"""What staff see about the campaign as a whole: the dashboard and the audit log."""
+"""Campaign staff: the dashboard and the audit log, and their accounts (invitations,
+emailed links, the sign-in limits and the second factor)."""

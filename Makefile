@@ -7,9 +7,9 @@ PORT ?= 8000
 RUN_ENV := SECRET_KEY="$$(cat instance/secret_key)" SESSION_COOKIE_SECURE=0 \
 	BASE_URL=http://127.0.0.1:$(PORT) BIND=127.0.0.1:$(PORT)
 
-.PHONY: run test lint format install install-dev bench screenshots clean
+.PHONY: run test lint format install install-dev translations compile-translations bench screenshots clean
 
-run: install instance/secret_key
+run: install compile-translations instance/secret_key
 	$(RUN_ENV) $(BIN)/flask --app app db upgrade
 	$(RUN_ENV) $(BIN)/flask --app app seed
 	@echo ""
@@ -20,7 +20,7 @@ run: install instance/secret_key
 	$(RUN_ENV) $(BIN)/flask --app app mail-worker & \
 	$(RUN_ENV) $(BIN)/gunicorn -c gunicorn.conf.py app:app
 
-test: install-dev
+test: install-dev compile-translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@echo "== Test suite on SQLite =="
@@ -56,6 +56,20 @@ VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
 $(VNU_JAR): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $@
+
+# Translations (translations/<lang>/LC_MESSAGES/messages.po): `make translations` finds every
+# marked string, adds the new ones to each catalog (and marks changed ones fuzzy) and compiles
+# them. The compiled .mo files are built here, never committed. A new language:
+# `$(BIN)/pybabel init -i translations/messages.pot -d translations -l <code>`, then add it to
+# LANGUAGES (config.py).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 --sort-by-file \
+		--project "Write for Rights" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap
+	$(BIN)/pybabel compile --statistics -d translations
+
+compile-translations: install
+	$(BIN)/pybabel compile --quiet -d translations
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev $(VNU_JAR)

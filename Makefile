@@ -69,7 +69,7 @@ translations: install
 	$(BIN)/pybabel compile --statistics -d translations
 
 compile-translations: install
-	$(BIN)/pybabel compile --quiet -d translations
+	$(BIN)/pybabel compile -d translations
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev $(VNU_JAR)

@@ -58,6 +58,7 @@ def create_app(config_class=Config, instance_path=None):
     security.register(app)  # first, so a cross-site post is refused before anything else
     request_checks.register(app)  # then a NUL or non-UTF-8 byte, before any view or database
     register_extensions(app)
+    locale.register(app)  # the <lang:...> URL converter, before the rules that use it
     register_blueprints(app)
 
     import commands

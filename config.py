@@ -146,7 +146,9 @@ class Config:
     CSRF_ALLOW_SAME_SITE = env_bool("CSRF_ALLOW_SAME_SITE")
     WTF_I18N_ENABLED = False  # every message is our own, translated with Flask-Babel
     BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ["en"]
+    # The supporter side's languages, each with a catalog in translations/<code>/. English
+    # first: it lives at the URLs without a language and is what a missing text falls back to.
+    LANGUAGES = os.environ.get("LANGUAGES", "en es fr ar tr").split()
 
 
 class TestConfig(Config):

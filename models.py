@@ -20,6 +20,16 @@ BODY_MAX = {"appeal": 5000, "solidarity": 1000}
 KINDS = ("appeal", "solidarity")
 MODERATION_STATES = ("pending", "approved", "rejected")
 ROLES = ("moderator", "admin")
+# A case's texts that staff may write in each language (Case.translations).
+TRANSLATED_FIELDS = (
+    "name",
+    "summary",
+    "story",
+    "ask",
+    "target_title",
+    "solidarity_prompt",
+    "photo_alt",
+)
 COUNTER_SHARDS = 8  # spreads the hot counter row so confirmations don't queue on one lock
 
 
@@ -50,6 +60,13 @@ class Case(db.Model):
     sort_order: Mapped[int] = mapped_column(default=0)
     photo: Mapped[str | None] = mapped_column(sa.String(200))
     photo_alt: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The texts above (TRANSLATED_FIELDS) in other languages than the default (English):
+    # {"es": {"name": "...", "summary": "...", ...}}. A missing text falls back to English.
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # The person's language (the solidarity booklet's cover and headings) and the
+    # official's (whose letter template is offered beside the page's language).
+    person_language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
+    target_language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -59,10 +76,33 @@ class Case(db.Model):
         words = [w for w in self.name.split() if w[:1].isalpha()]
         return "".join(w[0] for w in words[:2]).upper()
 
+    def in_language(self, language):
+        """The case as a page in `language` shows it (CaseInLanguage)."""
+        return CaseInLanguage(self, language)
+
     def template_for(self, language):
         """The appeal text in `language`, else English, else any language there is."""
         templates = self.appeal_templates or {}
         return templates.get(language) or templates.get("en") or next(iter(templates.values()), "")
+
+
+class CaseInLanguage:
+    """A case read in one language: each of TRANSLATED_FIELDS in that language where staff
+    wrote it, else in English (the case's own columns); every other attribute is the
+    case's. lang_of(field) tells which language a text is in, for its `lang` attribute."""
+
+    def __init__(self, case, language):
+        self.case = case
+        self.language = language
+        self.texts = (case.translations or {}).get(language) or {}
+
+    def __getattr__(self, name):
+        if name in TRANSLATED_FIELDS and self.texts.get(name):
+            return self.texts[name]
+        return getattr(self.case, name)
+
+    def lang_of(self, field):
+        return self.language if self.texts.get(field) else "en"
 
 
 class Letter(db.Model):
@@ -110,7 +150,12 @@ class Letter(db.Model):
     email_key: Mapped[str] = mapped_column(sa.String(EMAIL_MAX))  # lower-cased, for repeats
     country: Mapped[str] = mapped_column(sa.String(2))
     city: Mapped[str] = mapped_column(sa.String(CITY_MAX), default="")
-    language: Mapped[str] = mapped_column(sa.String(10), default="en")
+    language: Mapped[str] = mapped_column(sa.String(10), default="en")  # the letter's own
+    # The language of the page the supporter wrote on: their emails go out in it.
+    locale: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
+    # Sent in the same flow as that earlier letter of the same person (the solidarity
+    # message after the appeal): that letter's confirmation link confirms this one too.
+    confirm_with_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"), index=True)
     consent_privacy: Mapped[bool] = mapped_column(default=False)
     consent_contact: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(20), default="unconfirmed")

@@ -46,7 +46,7 @@ from blueprints.shared import (
 from extensions import csrf, db, limiter
 from letters.forms import EmbedLetterForm
 from models import KINDS
-from web import caching, errors
+from web import caching, errors, locale
 from web.htmx import fragment_or_page, is_htmx
 from web.security import CSP, CrossSiteRequest
 
@@ -54,6 +54,8 @@ bp = Blueprint("embed", __name__)
 # No cookie arrives in a third-party frame, so no session-bound CSRF token either: each
 # form carries its signed single-use token, and posts must come from the framed page.
 csrf.exempt(bp)
+# A partner's snippet names the frame's language with ?lang= (links in the frame keep it).
+bp.before_request(locale.language_from_query)
 log = logging.getLogger(__name__)
 
 NOT_FROM_THE_FORM = _l(
@@ -145,7 +147,7 @@ def form(partner_slug, slug):
     """The framed page: the case in short, "with PARTNER", and its two letter forms."""
     partner = embed_partner(partner_slug)
     case = visible_case(slug)
-    language = g.language = requested_language(case)
+    language = requested_language(case)
     forms = {kind: new_form(case, partner, kind, language) for kind in KINDS}
     return render_template("embed/form.html", forms=forms, **page_context(partner, case, language))
 
@@ -204,7 +206,6 @@ def submit(partner_slug, slug, kind):
     partner = embed_partner(partner_slug)
     case_id, status, _languages = case_summary(slug)
     form = EmbedLetterForm(kind)
-    g.language = form.language.data
     token, problem = partners.read_form_token(form.form_token.data)
 
     def refuse(code, message, keep_token=False):
@@ -235,18 +236,14 @@ def submit(partner_slug, slug, kind):
         return refuse(*refused)
     if is_htmx():
         return thanks_response(partner, visible_case(slug), kind, form.language.data, next_url="")
-    lang = form.language.data if form.language.data != "en" else None
-    return redirect(
-        url_for(".thanks", partner_slug=partner.slug, slug=slug, kind=kind, lang=lang), 303
-    )
+    return redirect(url_for(".thanks", partner_slug=partner.slug, slug=slug, kind=kind), 303)
 
 
 def thanks_response(partner, case, kind, language, next_url=None):
     """The thank-you panel: in the framed page for htmx, else a framed page of its own
     whose next step leads back to the framed form."""
     if next_url is None:
-        lang = language if language != "en" else None
-        next_url = url_for(".form", partner_slug=partner.slug, slug=case.slug, lang=lang)
+        next_url = url_for(".form", partner_slug=partner.slug, slug=case.slug)
     return fragment_or_page(
         "partials/_thanks.html",
         "embed/thanks.html",
@@ -262,8 +259,7 @@ def thanks(partner_slug, slug, kind):
     check_kind(kind)
     partner = embed_partner(partner_slug)
     case = visible_case(slug)
-    language = g.language = requested_language(case)
-    return thanks_response(partner, case, kind, language)
+    return thanks_response(partner, case, kind, requested_language(case))
 
 
 @bp.post("/embed/<partner_slug>/<slug>/letters/<kind>/check-email")

@@ -24,6 +24,7 @@ from blueprints.shared import (
     check_kind,
     email_check,
     find_visible_case,
+    letter_language,
     letter_not_saved,
     letter_refusal,
     no_referrer,
@@ -35,7 +36,7 @@ from blueprints.shared import (
 from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
-from web import caching, errors
+from web import caching, errors, locale
 from web.htmx import fragment_or_page, is_htmx
 from web.security import CrossSiteRequest
 
@@ -43,6 +44,8 @@ bp = Blueprint("public", __name__)
 # Supporters never sign in, so their forms carry no session-bound token: a forged post
 # from another site is refused by what the browser says of its origin (web/security.py).
 csrf.exempt(bp)
+# Every page is in every language: /cases/<slug> in English, /es/cases/<slug>... (locale.py)
+bp.url_value_preprocessor(locale.take_language_from_url)
 log = logging.getLogger(__name__)
 
 FROM_ANOTHER_SITE = _l(
@@ -52,24 +55,35 @@ FROM_ANOTHER_SITE = _l(
 )
 
 
-@bp.get("/")
+@locale.route(bp, "/")
 def index():
-    return caching.public_page(render_index)
+    """The home page. At `/` (English, no language in the URL) it suggests the browser's
+    language when the site has it: one cached copy per suggestion, `Vary: Accept-Language`."""
+    if request.path != "/":
+        return caching.public_page(render_index)
+    suggested = locale.suggested_language()
+    response = caching.public_page(lambda: render_index(suggested), suggested or "")
+    response.vary.add("Accept-Language")
+    return response
 
 
-def render_index():
+def render_index(suggested=None):
     cases = published_cases()
     counts = letters.counts_by_case()
     total = sum(counts.get(case.id, 0) for case in cases)
-    return render_template("public/index.html", cases=cases, counts=counts, total=total)
+    suggestion = locale.suggestion(suggested) if suggested else None
+    return render_template(
+        "public/index.html", cases=cases, counts=counts, total=total, suggestion=suggestion
+    )
 
 
-@bp.get("/cases/<slug>")
+@locale.route(bp, "/cases/<slug>")
 def case(slug):
-    """The case page, the same for everyone: from the cache, with its letter forms."""
+    """The case page, the same for everyone: from the cache, with its letter forms. Its
+    appeal is in the page's language when the case has a letter in it; `?letter=` picks
+    another of the case's letters."""
     _case_id, _status, languages = case_summary(slug)
-    wanted = request.args.get("lang", "")
-    language = wanted if wanted in languages else "en"  # so ?lang= cannot flood the cache
+    language = letter_language(languages, request.args.get("letter", ""))
     return caching.public_page(lambda: render_case(slug, language), language)
 
 
@@ -103,7 +117,7 @@ def render_form(case, form, status, problem=None):
     return errors.unavailable(response) if status >= 500 else response
 
 
-@bp.post("/cases/<slug>/letters/<kind>")
+@locale.route(bp, "/cases/<slug>/letters/<kind>", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"])
 def submit(slug, kind):
     check_kind(kind)
@@ -129,13 +143,13 @@ def thanks_response(case, kind):
     )
 
 
-@bp.get("/cases/<slug>/thanks/<kind>")
+@locale.route(bp, "/cases/<slug>/thanks/<kind>")
 def thanks(slug, kind):
     check_kind(kind)
     return caching.public_page(lambda: thanks_response(visible_case(slug), kind))
 
 
-@bp.post("/cases/<slug>/letters/<kind>/check-email")
+@locale.route(bp, "/cases/<slug>/letters/<kind>/check-email", methods=["POST"])
 def check_email(slug, kind):
     """Inline check when the email field loses focus: only that field's message."""
     check_kind(kind)
@@ -167,7 +181,7 @@ for database_error in errors.DATABASE_DOWN:
     bp.register_error_handler(database_error, database_down)
 
 
-@bp.get("/cases/<slug>/count")
+@locale.route(bp, "/cases/<slug>/count")
 def case_counter(slug):
     """The case's counter alone: cached pages poll it to show the count going up."""
 
@@ -179,7 +193,7 @@ def case_counter(slug):
     return caching.public_page(render)
 
 
-@bp.get("/count")
+@locale.route(bp, "/count")
 def total_counter():
     """The campaign's total alone, polled by the home page."""
     return caching.public_page(
@@ -197,13 +211,13 @@ def confirm_page(token):
     return no_referrer(make_response(page, 400 if problem else 200))
 
 
-@bp.get("/confirm/<token>")
+@locale.route(bp, "/confirm/<token>")
 def confirm(token):
     """A page with a Confirm button: GET and HEAD change nothing (mail scanners prefetch)."""
     return confirm_page(token)
 
 
-@bp.post("/confirm/<token>")
+@locale.route(bp, "/confirm/<token>", methods=["POST"])
 def confirm_post(token):
     letter_id, problem = letters.read_confirm_token(token)
     letter = letters.confirm_letter(letter_id) if problem is None else None
@@ -212,7 +226,7 @@ def confirm_post(token):
     return no_referrer(redirect(url_for(".confirmed", slug=letter.case.slug), 303))
 
 
-@bp.get("/cases/<slug>/confirmed")
+@locale.route(bp, "/cases/<slug>/confirmed")
 def confirmed(slug):
     """Where a confirmed letter lands: the same for everyone (the token stayed behind)."""
 
@@ -228,7 +242,7 @@ def confirmed(slug):
     return caching.public_page(render)
 
 
-@bp.post("/confirm/resend")
+@locale.route(bp, "/confirm/resend", methods=["POST"])
 @limiter.limit("10 per hour")
 def resend():
     """New confirmation links, for an expired link or by address: one email at most, with
@@ -252,12 +266,12 @@ def resend():
     return redirect(url_for(".resent"), 303)
 
 
-@bp.get("/confirm/sent")
+@locale.route(bp, "/confirm/sent")
 def resent():
     return render_template("public/resent.html")
 
 
-@bp.get("/privacy")
+@locale.route(bp, "/privacy")
 def privacy():
     return caching.public_page(lambda: render_template("public/privacy.html"))
 

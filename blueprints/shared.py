@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -130,10 +131,21 @@ def email_check(form):
     return render_template("partials/_field_error.html", field=form.email, errors=errors)
 
 
+def letter_language(languages, wanted=""):
+    """The appeal's language among the case's letters (`languages`): `wanted` (a page's
+    ?letter=, or a partner snippet's ?lang=) when the case has a letter in it, else the
+    page's language, else English. Anything else is ignored, so a made-up query string
+    cannot flood the cache."""
+    for language in (wanted, str(get_locale())):
+        if language in languages:
+            return language
+    return "en"
+
+
 def requested_language(case):
-    """The snippet's ?lang= when the case has a letter in it, else English."""
-    wanted = request.args.get("lang", "")
-    return wanted if wanted in (case.appeal_templates or {}) else "en"
+    """A framed page's letter language, from its ?letter= or the snippet's ?lang=."""
+    wanted = request.args.get("letter") or request.args.get("lang", "")
+    return letter_language(case.appeal_templates or {}, wanted)
 
 
 def local_path(target):

@@ -34,12 +34,20 @@ class FramedSupporter(Supporter):
         }
 
     def send(
-        self, kind="appeal", fields=None, headers=FROM_THE_FRAME, htmx=False, page=None, **values
+        self,
+        kind="appeal",
+        fields=None,
+        headers=FROM_THE_FRAME,
+        htmx=False,
+        page=None,
+        query="",
+        **values,
     ):
         data = self.form_fields(kind=kind) if fields is None else dict(fields)
         data = filled(data, kind, {**LETTER, "city": None, **values})  # no city typed here
         headers = {**headers, **(HTMX if htmx else {})}
-        return self.client.post(f"{page or self.page}/letters/{kind}", data=data, headers=headers)
+        url = f"{page or self.page}/letters/{kind}{query}"  # as the form's action says
+        return self.client.post(url, data=data, headers=headers)
 
 
 def frame_ancestors(response):

@@ -35,10 +35,11 @@ def test_case_page_shows_story_target_and_both_forms(client, case_slug):
 
 
 def test_case_page_offers_the_letter_in_its_other_languages(client, case_slug):
-    page = client.get(f"/cases/{case_slug}?lang=es").get_data(as_text=True)
+    page = client.get(f"/cases/{case_slug}?letter=es").get_data(as_text=True)
+    assert '<html lang="en"' in page  # the page stays English; its letter is Spanish
     assert "Estimado señor Fiscal Nacional:" in page
     assert 'name="appeal-language" type="hidden" value="es"' in page
-    unknown = client.get(f"/cases/{case_slug}?lang=<script>").get_data(as_text=True)
+    unknown = client.get(f"/cases/{case_slug}?letter=<script>").get_data(as_text=True)
     assert "Dear National Prosecutor," in unknown and "<script>" not in unknown
 
 

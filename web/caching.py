@@ -63,7 +63,7 @@ def public_page(render, *variant):
     `render()` makes the page (its text or a response); `variant` names what else of
     the request it depends on (the case page's letter language, checked against the
     case's languages). The key is the path, that variant, whether htmx asked for a
-    fragment, and the visitor's language while it is not in the URL. The query string
+    fragment, and the page's language (in the path too). The query string
     itself is not in the key, so made-up query strings cannot flood the cache.
     """
     seconds = current_app.config["PAGE_CACHE_SECONDS"]
@@ -77,9 +77,6 @@ def public_page(render, *variant):
     response = make_response(render())
     if response.status_code != 200:
         return response  # never kept, nor offered to other caches
-    if len(current_app.config["LANGUAGES"]) > 1:
-        # The language comes from Accept-Language while it is not in the URL.
-        response.vary.add("Accept-Language")
     if seconds > 0:
         keep(key, (response, time.time()), seconds)
     return public_cache(response, seconds)

@@ -1,13 +1,118 @@
-"""The visitor's language, for Flask-Babel."""
+"""The page's language. It is in the URL, so each page is one document any cache can keep:
+English (the default) at `/`, `/cases/<slug>`..., every other language of LANGUAGES under
+its code, `/es/`, `/es/cases/<slug>`... A partner's frame says it with `?lang=`.
 
-from flask import current_app, g, request
+Flask-Babel reads it through select_locale(); url_for() keeps it (a link on a Spanish page
+stays Spanish) unless it is given another `lang`.
+"""
+
+from flask import current_app, g, has_request_context, request, url_for
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from werkzeug.routing import BaseConverter, ValidationError
+
+STAFF_BLUEPRINTS = ("admin", "auth")
+DEFAULT = "en"  # at the URLs without a language, and what a missing translation falls back to
+
+
+class LanguageConverter(BaseConverter):
+    """`<lang:lang>` in a rule: one of the site's languages (LANGUAGES), else no match (404)."""
+
+    regex = "[a-z]{2,3}(?:-[A-Za-z]{2,4})?"
+
+    def to_python(self, value):
+        if value not in current_app.config["LANGUAGES"]:
+            raise ValidationError()
+        return value
+
+
+def route(bp, rule, **options):
+    """Route a public page in every language: the default one at `rule`, the others at
+    `/<lang>` + `rule`. The view gets no `lang` argument: the page's language is g.language.
+    `/en/...` redirects to the address without a language (Werkzeug's redirect_defaults),
+    so each page has one address per language."""
+
+    def decorator(view):
+        bp.add_url_rule(rule, view_func=view, defaults={"lang": DEFAULT}, **options)
+        bp.add_url_rule("/<lang:lang>" + rule, view_func=view, **options)
+        return view
+
+    return decorator
+
+
+def take_language_from_url(_endpoint, values):
+    """A blueprint's url_value_preprocessor: the URL's language becomes the page's."""
+    if values and "lang" in values:
+        g.language = values.pop("lang")
+
+
+def language_from_query():
+    """A before_request for pages a partner frames: `?lang=` names the language."""
+    wanted = request.args.get("lang", "")
+    g.language = wanted if wanted in current_app.config["LANGUAGES"] else DEFAULT
 
 
 def select_locale():
-    """The visitor's language among those the site has (LANGUAGES): the one a page was
-    asked in (a partner's embed sets g.language from its snippet), else the browser's
-    preference, else the first."""
-    languages = current_app.config["LANGUAGES"]
-    if g.get("language") in languages:
+    """Flask-Babel's locale selector: the page's language (g.language, from the URL); on a
+    page the site does not have (a 404 under /es/), the language its path starts with;
+    else the default. Staff pages are in the default language."""
+    if "language" in g:
         return g.language
-    return request.accept_languages.best_match(languages) or languages[0]
+    if has_request_context():
+        first = request.path.split("/", 2)[1]
+        if first in current_app.config["LANGUAGES"]:
+            return first
+    return DEFAULT
+
+
+def add_language(endpoint, values):
+    """An app-wide url_defaults: links keep the page's language (the locale in force, so
+    an email rendered in Spanish links to Spanish pages). A frame's pages carry it as
+    `?lang=`, the others in their path."""
+    if "lang" in values or not endpoint:
+        return
+    language = str(get_locale())
+    in_path = current_app.url_map.is_endpoint_expecting(endpoint, "lang")
+    if in_path or (endpoint.startswith("embed.") and language != DEFAULT):
+        values["lang"] = language
+
+
+def suggested_language():
+    """The browser's preferred language among the site's, when it is not the default: the
+    home page at `/` suggests it (and keeps every language one click away)."""
+    languages = current_app.config["LANGUAGES"]
+    best = request.accept_languages.best_match(languages)
+    return best if best and best != DEFAULT else None
+
+
+def suggestion(language):
+    """The suggestion's words, in the language suggested: a visitor who reads only that
+    language can still read the offer."""
+    with force_locale(language):
+        return {
+            "language": language,
+            "text": _("This site is also in your language."),
+            "link": _("Read it in this language"),
+        }
+
+
+def this_page_in_every_language():
+    """[(code, path)]: this page's address in each of the site's languages, for the language
+    switcher and the hreflang alternates; the home pages for a page that has no address of
+    its own (an error); none on the staff side, which is in English only."""
+    if request.blueprint in STAFF_BLUEPRINTS:
+        return []
+    endpoint, args = request.endpoint, dict(request.view_args or {})
+    in_languages = endpoint and (
+        endpoint.startswith("embed.") or current_app.url_map.is_endpoint_expecting(endpoint, "lang")
+    )
+    if not in_languages:
+        endpoint, args = "public.index", {}
+    return [
+        (code, url_for(endpoint, **args, lang=code)) for code in current_app.config["LANGUAGES"]
+    ]
+
+
+def register(app):
+    app.url_map.converters["lang"] = LanguageConverter
+    app.url_defaults(add_language)

@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import format_decimal, get_locale
 
 from letters.forms import country_names, country_options
+from web.locale import this_page_in_every_language
 
 
 def country_name(code):
@@ -23,8 +24,9 @@ def language_name(code):
         return code
 
 
-def text_direction():
-    return Locale.parse(str(get_locale())).text_direction
+def text_direction(language=None):
+    """ "ltr" or "rtl": of `language`, else of the page's language."""
+    return Locale.parse(language or str(get_locale())).text_direction
 
 
 def percent_of(count, goal):
@@ -35,13 +37,18 @@ def register(app):
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["text_direction"] = text_direction
     app.jinja_env.globals.update(
         percent_of=percent_of,
         text_direction=text_direction,
         get_locale=get_locale,
         country_options=country_options,
+        this_page_in_every_language=this_page_in_every_language,
     )
 
     @app.context_processor
     def settings():
-        return {"counter_poll": current_app.config["COUNTER_POLL_SECONDS"]}
+        return {
+            "counter_poll": current_app.config["COUNTER_POLL_SECONDS"],
+            "base_url": current_app.config["BASE_URL"],
+        }

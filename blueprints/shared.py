@@ -34,8 +34,10 @@ TOO_MANY = _l(
 
 
 def find_visible_case(slug):
-    """The case if the public may see it (published or closed), else None."""
-    return db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+    """The case if the public may see it (published or closed), else None; in the page's
+    language (Case.in_language: each text staff translated, else English)."""
+    case = db.session.scalar(sa.select(Case).where(Case.slug == slug, Case.status != "draft"))
+    return case.in_language(str(get_locale())) if case else None
 
 
 def visible_case(slug):
@@ -70,9 +72,12 @@ def case_summary(slug):
 
 
 def published_cases():
-    return db.session.scalars(
+    """The cases the public may see, in order, in the page's language."""
+    language = str(get_locale())
+    found = db.session.scalars(
         sa.select(Case).where(Case.status != "draft").order_by(Case.sort_order, Case.id)
-    ).all()
+    )
+    return [case.in_language(language) for case in found]
 
 
 def check_kind(kind):

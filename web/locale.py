@@ -6,6 +6,7 @@ Flask-Babel reads it through select_locale(); url_for() keeps it (a link on a Sp
 stays Spanish) unless it is given another `lang`.
 """
 
+from babel import Locale
 from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -88,11 +89,12 @@ def suggested_language():
 def suggestion(language):
     """The suggestion's words, in the language suggested: a visitor who reads only that
     language can still read the offer."""
+    name = Locale.parse(language).get_display_name(language)
     with force_locale(language):
         return {
             "language": language,
-            "text": _("This site is also in your language."),
-            "link": _("Read it in this language"),
+            "text": _("This site is also in %(language)s.", language=name),
+            "link": _("Read it in %(language)s", language=name),
         }
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from extensions import begin_write, db
@@ -40,8 +41,11 @@ def normalized_origin(text):
     """`text` as an origin (https://host[:port]), the way browsers write one, or PartnerError."""
     text = (text or "").strip()
     problem = PartnerError(
-        f"{text!r} is not an origin: give the scheme, host and port only, "
-        "like https://partner.example or http://localhost:8080."
+        _(
+            "%(origin)s is not an origin: give the scheme, host and port only, "
+            "like https://partner.example or http://localhost:8080.",
+            origin=repr(text),
+        )
     )
     try:
         parts = urlsplit(text)
@@ -71,14 +75,14 @@ def clean_origins(texts):
     """Each origin normalised, once, in the order given; at least one."""
     origins = list(dict.fromkeys(normalized_origin(text) for text in texts if text.strip()))
     if not origins:
-        raise PartnerError("Give at least one origin allowed to embed the form.")
+        raise PartnerError(_("Give at least one origin allowed to embed the form."))
     return origins
 
 
 def clean_name(name):
     name = " ".join((name or "").split())
     if not name or len(name) > NAME_MAX:
-        raise PartnerError(f"Give the partner's name (up to {NAME_MAX} characters).")
+        raise PartnerError(_("Give the partner's name (up to %(max)d characters).", max=NAME_MAX))
     return name
 
 
@@ -108,16 +112,20 @@ def add_partner(slug, name, origins):
     slug = (slug or "").strip().lower()
     if not SLUG.fullmatch(slug):
         raise PartnerError(
-            "The slug is the partner's short name in addresses: lower-case letters, digits "
-            "and hyphens, like amnesty-students."
+            _(
+                "The slug is the partner's short name in addresses: lower-case letters, "
+                "digits and hyphens, like amnesty-students."
+            )
         )
     name, origins = clean_name(name), clean_origins(origins)
     begin_write()
     existing = find_partner(slug, include_removed=True)
     if existing is not None:
         db.session.rollback()
-        taken = "a removed partner" if existing.removed_at else existing.name
-        raise PartnerError(f"The slug {slug} is taken by {taken}: choose another.")
+        taken = _("a removed partner") if existing.removed_at else existing.name
+        raise PartnerError(
+            _("The slug %(slug)s is taken by %(taken)s: choose another.", slug=slug, taken=taken)
+        )
     partner = Partner(slug=slug, name=name, origins=origins)
     db.session.add(partner)
     db.session.flush()

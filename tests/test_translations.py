@@ -233,6 +233,109 @@ msgstr[5] "f"
     ]
 
 
+# -- Python: messages people read ----------------------------------------------------------
+
+# Exceptions whose message a page shows as it is (a form's error, a problem on a staff page).
+SHOWN_ERRORS = {"ValidationError", "StopValidation", "PartnerError", "AccountError", "PhotoError"}
+VALIDATORS = {
+    "DataRequired",
+    "InputRequired",
+    "Optional",
+    "Length",
+    "Email",
+    "EqualTo",
+    "Regexp",
+    "NumberRange",
+    "AnyOf",
+    "NoneOf",
+    "URL",
+    "FileAllowed",
+    "FileRequired",
+    "FileSize",
+}
+PYTHON_SKIPPED = {"tests", "bench", "tools", "migrations", "node_modules", "deploy"}
+
+
+def unmarked_text(node):
+    """True for an argument that is words written in the code: a string with letters, an
+    f-string, or a string put together with + or % or .format()."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(WORD.search(node.value))
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return unmarked_text(node.left) or unmarked_text(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "format" and unmarked_text(node.func.value)
+    return False
+
+
+def messages_read_by_people(tree):
+    """(line, what, argument) for each message argument of flash(), abort(), the errors
+    pages show, WTForms fields' labels and descriptions, and validators' messages."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func).rsplit(".", 1)[-1]
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name == "flash":
+                arguments = [*node.args[:1], keywords.get("message")]
+            elif name in SHOWN_ERRORS:
+                arguments = node.args[:1]
+            elif name == "abort":
+                arguments = [*node.args[1:2], keywords.get("description")]
+            elif name.endswith("Field") and name[0].isupper():
+                arguments = [*node.args[:1], keywords.get("label"), keywords.get("description")]
+            elif name in VALIDATORS:
+                arguments = [keywords.get("message")]
+            else:
+                continue
+            for argument in arguments:
+                if argument is not None:
+                    yield node.lineno, name, argument
+
+
+def test_python_messages_people_read_are_marked():
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in PYTHON_SKIPPED or relative.parts[0].startswith("."):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{relative}:{line} {name}({ast.unparse(argument)[:60]})"
+            for line, name, argument in messages_read_by_people(tree)
+            if unmarked_text(argument)
+        ]
+    assert not found, "not marked for translation:\n" + "\n".join(found)
+
+
+def test_the_python_check_sees_unmarked_messages():
+    code = """
+flash("Saved.")
+flash(_("Saved."))
+raise ValidationError(f"{n} is too long")
+raise PartnerError(_l("Give a name."))
+abort(404, description="No such case")
+abort(404)
+name = StringField("Your name", validators=[DataRequired(message="Please tell us your name.")])
+email = EmailField(_l("Email"), validators=[Length(max=200, message=_l("Too long."))])
+flash("Sent to %s" % address)
+"""
+    found = [
+        (line, name)
+        for line, name, argument in messages_read_by_people(ast.parse(code))
+        if unmarked_text(argument)
+    ]
+    assert sorted(found) == [
+        (2, "flash"),
+        (4, "ValidationError"),
+        (6, "abort"),
+        (8, "DataRequired"),
+        (8, "StringField"),
+        (10, "flash"),
+    ]
+
+
 # -- The templates --------------------------------------------------------------------------
 
 # Attributes whose value a person reads (or hears): they must come from {{ }} expressions.

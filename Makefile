@@ -53,9 +53,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 # The Nu HTML Checker for tests/test_valid_html.py, run with Debian's Java. Its install
 # script would download a Java runtime of its own: skipped.
 VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
-$(VNU_JAR): package.json package-lock.json
+# axe-core, the accessibility checker tests/browser/test_languages.py injects into pages.
+AXE_JS := node_modules/axe-core/axe.min.js
+$(VNU_JAR) $(AXE_JS) &: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --silent
-	touch $@
+	touch $(VNU_JAR) $(AXE_JS)
 
 # Translations (translations/<lang>/LC_MESSAGES/messages.po): `make translations` finds every
 # marked string, adds the new ones to each catalog (and marks changed ones fuzzy) and compiles
@@ -72,7 +74,7 @@ compile-translations: install
 	$(BIN)/pybabel compile -d translations
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev $(VNU_JAR)
+install-dev: $(VENV)/.installed-dev $(VNU_JAR) $(AXE_JS)
 
 instance/secret_key: | $(BIN)/python
 	mkdir -p instance

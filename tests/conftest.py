@@ -9,6 +9,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from database import SEEDED_BY_MIGRATIONS, empty_tables
 from embed_pages import RIVERSIDE, FramedSupporter
 from factories import CaseFactory, PartnerFactory
 from helpers import Inbox, Supporter, staff_client
@@ -17,7 +18,7 @@ from app import create_app
 from cases.demo import CASES
 from config import TestConfig
 from extensions import db, limiter
-from models import Case, RejectReason
+from models import Case
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -46,28 +47,6 @@ def schema(database_url, tmp_path_factory):
         db.session.remove()  # give the connection back before the pool is closed
         db.engine.dispose()
     return database_url
-
-
-# Rows the migrations themselves insert (the reject-reason catalogue): every test starts
-# with them, as a fresh installation does.
-SEEDED_BY_MIGRATIONS = {RejectReason.__table__: []}
-
-
-def empty_tables():
-    """Remove every row, children first, so each test starts from a fresh installation."""
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(table.name for table in db.metadata.sorted_tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-    for table, rows in SEEDED_BY_MIGRATIONS.items():
-        if rows:
-            # Without their ids: the sequences start again, as after the migration.
-            db.session.execute(
-                table.insert(), [{k: v for k, v in row.items() if k != "id"} for row in rows]
-            )
-    db.session.commit()
 
 
 @pytest.fixture

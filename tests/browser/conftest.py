@@ -7,6 +7,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+from console import watch_errors
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
@@ -51,17 +52,7 @@ def live(make_app, cases):
 def page(browser):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # 4xx answers are expected (htmx swaps a 422 form); anything else on the console is a bug.
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and not msg.text.startswith("Failed to load resource")
-            and errors.append(msg.text)
-        ),
-    )
+    errors = watch_errors(page)
     yield page
     context.close()
     assert errors == [], f"the page reported errors: {errors}"

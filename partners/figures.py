@@ -1,7 +1,7 @@
 """Each partner's figures: letters written and confirmed, per case and per day."""
 
 import hmac
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -31,7 +31,8 @@ def stats_per_case(partner_id):
 
 
 def stats_per_day(partner_id, days=120):
-    """[(day as YYYY-MM-DD, written, counted)] for one partner, newest day first."""
+    """[(day, written, counted)] for one partner, newest day first (the day a date, for
+    the page to write it the way the reader's language writes dates)."""
     day = sa.func.date(Letter.created_at)
     since = utcnow() - timedelta(days=days)
     rows = db.session.execute(
@@ -40,7 +41,10 @@ def stats_per_day(partner_id, days=120):
         .group_by(day)
         .order_by(day.desc())
     )
-    return [(str(when), written, int(counted)) for when, written, counted in rows]
+    return [
+        (date.fromisoformat(str(when)[:10]), written, int(counted))
+        for when, written, counted in rows
+    ]
 
 
 def totals_by_partner():

@@ -73,7 +73,7 @@ def test_the_log_lists_events_newest_first_with_who_and_what(log):
         "case.create",
         "staff.create",
     ]
-    assert "2026-11-21 12:00:00" in page and "Times are in UTC" in page
+    assert ">Nov 21, 2026, 12:00:00\u202fPM</time>" in page and "Times are in UTC" in page
     assert "mod@example.org" in page and "Command line" in page
     assert '<a href="/admin/cases/8/edit">Case #8</a>' in page
     assert "Letter #41" in page and "Staff account #2" in page

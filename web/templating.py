@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import current_app
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 
 from letters.forms import country_names, country_options
 from web.locale import this_page_in_every_language
@@ -33,6 +33,12 @@ def percent_of(count, goal):
     return min(100, int(count * 100 / goal)) if goal else 0
 
 
+def percent(count, goal):
+    """How far `count` is towards `goal`, written as the locale writes a percentage ("45%",
+    "45 %" in French, "%45" in Turkish)."""
+    return format_percent(percent_of(count, goal) / 100)
+
+
 def register(app):
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["language_name"] = language_name
@@ -40,6 +46,7 @@ def register(app):
     app.jinja_env.filters["text_direction"] = text_direction
     app.jinja_env.globals.update(
         percent_of=percent_of,
+        percent=percent,
         text_direction=text_direction,
         get_locale=get_locale,
         country_options=country_options,

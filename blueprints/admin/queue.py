@@ -178,11 +178,11 @@ def decision_message(decision, outcome):
     parts = []
     count = len(outcome.decided)
     if count and decision == "approve":
-        parts.append(ngettext("Approved 1 message.", "Approved %(num)d messages.", count))
+        parts.append(ngettext("Approved %(num)d message.", "Approved %(num)d messages.", count))
     elif count:
         parts.append(
             ngettext(
-                "Rejected 1 message: %(reason)s.",
+                "Rejected %(num)d message: %(reason)s.",
                 "Rejected %(num)d messages: %(reason)s.",
                 count,
                 reason=outcome.reason,
@@ -191,7 +191,7 @@ def decision_message(decision, outcome):
     if outcome.refused:
         parts.append(
             ngettext(
-                "1 message was not changed: another moderator is reviewing it.",
+                "%(num)d message was not changed: another moderator is reviewing it.",
                 "%(num)d messages were not changed: another moderator is reviewing them.",
                 len(outcome.refused),
             )

@@ -18,7 +18,6 @@ from flask import (
     current_app,
     g,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
@@ -28,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 
 import partners
+from blueprints.next_letter import OTHER_KIND, next_letter
 from blueprints.shared import (
     NOT_SAVED,
     TOO_MANY,
@@ -234,22 +234,35 @@ def submit(partner_slug, slug, kind):
     refused = store_letter(slug, case_id, form, seconds_shown, partner_id=token.partner_id)
     if refused:
         return refuse(*refused)
-    if is_htmx():
-        return thanks_response(partner, visible_case(slug), kind, form.language.data, next_url="")
-    return redirect(url_for(".thanks", partner_slug=partner.slug, slug=slug, kind=kind), 303)
+    # The thank-you panel (a framed page of its own without htmx) offers the other letter
+    # filled in, with a fresh form token of its own.
+    case = visible_case(slug)
+    next_token = partners.form_token(case_id, partner.id, OTHER_KIND[kind])
+    joined, next_form = next_letter(case, form, form_token=next_token)
+    return thanks_response(
+        partner,
+        case,
+        kind,
+        form.language.data,
+        next_url="" if is_htmx() else None,
+        joined=joined,
+        next_form=next_form,
+    )
 
 
-def thanks_response(partner, case, kind, language, next_url=None):
+def thanks_response(partner, case, kind, language, next_url=None, joined=False, next_form=None):
     """The thank-you panel: in the framed page for htmx, else a framed page of its own
     whose next step leads back to the framed form."""
     if next_url is None:
         next_url = url_for(".form", partner_slug=partner.slug, slug=case.slug)
     return fragment_or_page(
-        "partials/_thanks.html",
+        "partials/_thanks_answer.html",
         "embed/thanks.html",
         kind=kind,
         share_url=share_url(case),
         next_url=next_url,
+        joined=joined,
+        next_form=next_form,
         **page_context(partner, case, language),
     )
 

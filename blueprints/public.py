@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import TooManyRequests
 
 import letters
+from blueprints.next_letter import next_letter, private
 from blueprints.shared import (
     TOO_MANY,
     blank_form,
@@ -37,7 +38,7 @@ from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
 from web import caching, errors, locale
-from web.htmx import fragment_or_page, is_htmx
+from web.htmx import fragment_or_page
 from web.security import CrossSiteRequest
 
 bp = Blueprint("public", __name__)
@@ -128,18 +129,22 @@ def submit(slug, kind):
     )
     if refused:
         return render_form(visible_case(slug), form, *refused)
-    if is_htmx():
-        return thanks_response(visible_case(slug), kind)
-    return redirect(url_for(".thanks", slug=slug, kind=kind), 303)
+    # The thank-you page itself (not a redirect to the cached one): it offers the other
+    # letter with the supporter's details filled in, so it is theirs alone.
+    case = visible_case(slug)
+    joined, next_form = next_letter(case, form)
+    return private(thanks_response(case, kind, joined=joined, next_form=next_form))
 
 
-def thanks_response(case, kind):
+def thanks_response(case, kind, joined=False, next_form=None):
     return fragment_or_page(
-        "partials/_thanks.html",
+        "partials/_thanks_answer.html",
         "public/thanks.html",
         case=case,
         kind=kind,
         share_url=share_url(case),
+        joined=joined,
+        next_form=next_form,
     )
 
 
@@ -207,7 +212,10 @@ def confirm_page(token):
     letter = db.session.get(Letter, letter_id) if letter_id is not None else None
     if letter is None:
         problem = "invalid"
-    page = render_template("public/confirm.html", letter=letter, problem=problem, token=token)
+    joined = letters.joined_to(letter) if letter is not None and problem is None else []
+    page = render_template(
+        "public/confirm.html", letter=letter, problem=problem, token=token, joined=joined
+    )
     return no_referrer(make_response(page, 400 if problem else 200))
 
 

@@ -119,7 +119,9 @@ def store_letter(slug, case_id, form, seconds_shown, partner_id=None):
     if form.leave_empty.data:
         return None
     try:
-        letters.submit_letter(case_id, form.letter(), partner_id, fast=sent_too_fast(seconds_shown))
+        form.letter_id = letters.submit_letter(  # the thank-you panel's follow-up names it
+            case_id, form.letter(), partner_id, fast=sent_too_fast(seconds_shown)
+        )
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a letter for case %s", slug)

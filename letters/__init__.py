@@ -6,6 +6,7 @@ The views call these operations; each runs in one transaction.
 from letters.confirm import (
     confirm_letter,
     confirm_url,
+    joined_to,
     read_confirm_token,
     resend_confirmation,
     unconfirmed_letters,
@@ -20,6 +21,7 @@ __all__ = [
     "confirm_letter",
     "confirm_url",
     "counts_by_case",
+    "joined_to",
     "read_confirm_token",
     "resend_confirmation",
     "submit_letter",

@@ -30,7 +30,8 @@ def already_counted(case_id, kind, email_key):
 
 
 def confirm_letter(letter_id):
-    """Mark a letter confirmed and count it once per address, case and kind.
+    """Mark a letter confirmed, with the letters sent in the same flow that wait on it
+    (letters.confirm_with_id), and count each once per address, case and kind.
 
     Idempotent: confirming again changes nothing. Returns the letter, or None.
     """
@@ -45,16 +46,34 @@ def confirm_letter(letter_id):
         # letter from this address was counted meanwhile, start again; the second attempt
         # sees that letter and confirms this one without counting it.
         try:
-            letter.status = "confirmed"
-            letter.confirmed_at = utcnow()
-            if not already_counted(letter.case_id, letter.kind, letter.email_key):
-                letter.counted = True
-                add_to_counter(letter.case_id)
+            for each in [letter, *joined_letters(letter.id)]:
+                mark_confirmed(each)
             db.session.commit()
             return letter
         except IntegrityError:
             db.session.rollback()
     raise RuntimeError("could not confirm letter")
+
+
+def joined_letters(letter_id):
+    """The unconfirmed letters that this letter's link confirms too, locked. A letter
+    joins only while its first letter is unconfirmed and locked (letters/submit.py), so
+    after that first letter's lock here, no other can join it."""
+    return db.session.scalars(
+        sa.select(Letter)
+        .where(Letter.confirm_with_id == letter_id, Letter.status == "unconfirmed")
+        .order_by(Letter.id)
+        .with_for_update()
+    ).all()
+
+
+def mark_confirmed(letter):
+    letter.status = "confirmed"
+    letter.confirmed_at = utcnow()
+    if not already_counted(letter.case_id, letter.kind, letter.email_key):
+        letter.counted = True
+        add_to_counter(letter.case_id)
+        db.session.flush()  # the next letter's check reads the database
 
 
 # Confirmation tokens: signed, one salt for this purpose, expiring.
@@ -98,14 +117,28 @@ def resend_confirmation(email_key):
 
 
 def unconfirmed(email_key):
+    """The address's letters waiting for a link of their own: not those a first letter's
+    link confirms (letters.confirm_with_id)."""
     return (
         sa.select(Letter)
-        .where(Letter.email_key == email_key, Letter.status == "unconfirmed")
+        .where(
+            Letter.email_key == email_key,
+            Letter.status == "unconfirmed",
+            Letter.confirm_with_id.is_(None),
+        )
         .order_by(Letter.id.desc())
     )
 
 
 def unconfirmed_letters(email_key, limit=20):
     """The address's letters still waiting for confirmation, newest first (a new-link
-    email carries a link for each)."""
+    email carries a link for each; a letter's link confirms its joined letters too)."""
     return db.session.scalars(unconfirmed(email_key).limit(limit)).all()
+
+
+def joined_to(letter):
+    """The letters confirmed by this letter's link besides itself (what its email says
+    it confirms), oldest first."""
+    return db.session.scalars(
+        sa.select(Letter).where(Letter.confirm_with_id == letter.id).order_by(Letter.id)
+    ).all()

@@ -231,6 +231,10 @@ class LetterForm(FlaskForm):
     # browser's autofill takes it for a person's name, address or website.
     leave_empty = StringField(_l("Leave this field empty"))
     started = HiddenField()  # started_token(), set by a new form
+    # The signed details of the supporter's first letter of this case, in the form the
+    # thank-you panel offers next (letters/follow_up.py): this letter then joins that one.
+    follow_up = HiddenField()
+    letter_id = None  # the stored letter's id, once store_letter has stored it
 
     def __init__(self, kind, *args, **kwargs):
         super().__init__(*args, prefix=kind, **kwargs)

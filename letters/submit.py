@@ -1,9 +1,11 @@
 """Storing a supporter's letter and its email, with the automatic flags for moderators."""
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 
 from extensions import begin_write, db, dialect_insert
 from letters.confirm import already_counted
+from letters.follow_up import first_letter_id
 from mail import cap
 from models import FlagWord, Letter, Outbox, SolidarityText
 from moderation import flags
@@ -25,6 +27,13 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
 
     `fast` (sent sooner after the form was shown than a person writes) only flags the
     letter for moderators; like any letter, it counts once its address confirms it.
+
+    A letter sent with the follow-up value of the thank-you panel (letters/follow_up.py)
+    joins the first letter when that one is of the same case and address and still
+    unconfirmed: it gets no email, and the first letter's link confirms both. Locking the
+    first letter orders this with its confirmation (confirm_letter locks it too).
+
+    The letter keeps the page's language (`locale`): its emails are written in it.
     """
     kind, body, email = letter["kind"], letter["body"], letter["email"]
     found = flags.text_flags(body, letter["language"], flag_words())
@@ -35,6 +44,9 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     if fast:
         found.append("fast")
     status = "repeat" if already_counted(case_id, kind, email.lower()) else "unconfirmed"
+    joins = None
+    if status == "unconfirmed":
+        joins = joinable(letter.get("follow_up"), case_id, kind, email.lower())
     letters, outbox = Letter.__table__, Outbox.__table__
     connection = db.session.connection()
     letter_id = connection.execute(
@@ -49,6 +61,8 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
             country=letter["country"],
             city=letter["city"],
             language=letter["language"],
+            locale=str(get_locale() or "en"),
+            confirm_with_id=joins,
             consent_privacy=True,
             consent_contact=letter["consent_contact"],
             partner_id=partner_id,
@@ -59,16 +73,34 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
         )
         .returning(letters.c.id)
     ).scalar_one()
-    connection.execute(  # over the address's daily cap, the email is kept but not sent
-        outbox.insert().values(
-            recipient=email,
-            template=EMAIL[status],
-            letter_id=letter_id,
-            state=cap.outbox_state(email.lower()),
+    if joins is None:  # over the address's daily cap, the email is kept but not sent
+        connection.execute(
+            outbox.insert().values(
+                recipient=email,
+                template=EMAIL[status],
+                letter_id=letter_id,
+                state=cap.outbox_state(email.lower()),
+            )
         )
-    )
     db.session.commit()
     return letter_id
+
+
+def joinable(token, case_id, kind, email_key):
+    """The id of the unconfirmed first letter this one may join, locked, or None."""
+    first_id = first_letter_id(token, case_id, email_key)
+    if first_id is None:
+        return None
+    first = db.session.get(Letter, first_id, with_for_update=True, populate_existing=True)
+    fits = (
+        first is not None
+        and first.case_id == case_id
+        and first.email_key == email_key
+        and first.kind != kind
+        and first.status == "unconfirmed"
+        and first.confirm_with_id is None
+    )
+    return first_id if fits else None
 
 
 def count_copies(fingerprint):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Message
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,10 +46,11 @@ SUBJECTS = {
 def render(email):
     """(subject, text, html) of a queued email, rendered when it is sent.
 
-    Links are built from BASE_URL, never from whatever host a request named.
+    Links are built from BASE_URL, never from whatever host a request named. A
+    supporter's email is written in the language of the page they wrote on (the letter's
+    locale, the newest letter's for a new-link email): its words, the case's texts,
+    dates, and links to pages in that language. Staff emails stay English.
     """
-    from letters import confirm_url, unconfirmed_letters
-
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         if email.letter_id is None:  # to a staff member (staff/links.py, staff/lockout.py)
             from staff.emails import staff_context
@@ -60,17 +62,42 @@ def render(email):
                 render_template(f"email/{email.template}.html", **context),
             )
         letter = db.session.get(Letter, email.letter_id)
-        context = {"letter": letter, "case": letter.case}
-        if email.template == "confirm":
-            context["confirm_url"] = confirm_url(letter)
-        elif email.template == "resend":  # one email for all the address's waiting letters
-            waiting = unconfirmed_letters(letter.email_key)
-            context["links"] = [(each.case, confirm_url(each)) for each in waiting]
-        return (
-            str(SUBJECTS[email.template] % {"name": letter.case.name}),
-            render_template(f"email/{email.template}.txt", **context),
-            render_template(f"email/{email.template}.html", **context),
-        )
+        with force_locale(supported_locale(letter.locale)):
+            return render_for_supporter(email, letter)
+
+
+def supported_locale(code):
+    """The letter's page language when the site still offers it, else English."""
+    return code if code in current_app.config["LANGUAGES"] else "en"
+
+
+def render_for_supporter(email, letter):
+    """A supporter's email, inside force_locale (url_for then keeps that language)."""
+    from letters import confirm_url, joined_to, unconfirmed_letters
+
+    language = str(get_locale())
+    case = letter.case.in_language(language)
+    context = {"letter": letter, "case": case, "written_on": format_date(letter.created_at)}
+    if email.template == "confirm":
+        context["confirm_url"] = confirm_url(letter)
+        context["joined"] = joined_to(letter)  # what else the link confirms
+        context["link_until"] = format_date(link_expiry())
+    elif email.template == "resend":  # one email for all the address's waiting letters
+        waiting = unconfirmed_letters(letter.email_key)
+        context["links"] = [
+            (each.case.in_language(language), confirm_url(each)) for each in waiting
+        ]
+        context["link_until"] = format_date(link_expiry())
+    return (
+        str(SUBJECTS[email.template] % {"name": case.name}),
+        render_template(f"email/{email.template}.txt", **context),
+        render_template(f"email/{email.template}.html", **context),
+    )
+
+
+def link_expiry():
+    """The day a confirmation link made now stops working (letters/confirm.py)."""
+    return utcnow() + timedelta(days=current_app.config["CONFIRM_MAX_AGE_DAYS"])
 
 
 def retry_delay(attempts):

@@ -6,6 +6,7 @@ import re
 import socket
 import time
 from email import policy
+from html.parser import HTMLParser
 
 import pyotp
 import sqlalchemy as sa
@@ -52,16 +53,18 @@ SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 
 class Supporter:
     """Fills in a case's letter form the way a browser would, with or without htmx: the
-    fields the page gives, and the headers a browser sends with a post from the page."""
+    fields the page gives, and the headers a browser sends with a post from the page.
+    `prefix`: the pages' language ("/es"), English ("") unless told."""
 
-    def __init__(self, client):
+    def __init__(self, client, prefix=""):
         self.client = client
+        self.prefix = prefix
 
     def form_fields(self, slug, kind):
-        page = self.client.get(f"/cases/{slug}").get_data(as_text=True)
+        page = self.client.get(f"{self.prefix}/cases/{slug}").get_data(as_text=True)
         return {
             f"{kind}-started": hidden_value(page, f"{kind}-started"),
-            f"{kind}-language": "en",
+            f"{kind}-language": hidden_value(page, f"{kind}-language"),
         }
 
     def submit(self, slug, kind="appeal", htmx=False, fields=None, headers=SAME_ORIGIN, **values):
@@ -69,7 +72,54 @@ class Supporter:
         data = filled(data, kind, {**LETTER, **values})
         if htmx:
             headers = {**headers, "HX-Request": "true", "HX-Request-Type": "partial"}
-        return self.client.post(f"/cases/{slug}/letters/{kind}", data=data, headers=headers)
+        url = f"{self.prefix}/cases/{slug}/letters/{kind}"
+        return self.client.post(url, data=data, headers=headers)
+
+
+class FormReader(HTMLParser):
+    """The fields a browser would send from one form of a page: what it shows filled in
+    (text, hidden, ticked boxes, the selected option, the textarea's text)."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, {}
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name:
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.fields[name] = attrs.get("value") or ""
+        elif tag == "select":
+            self.select = name
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.fields[self.select] = attrs.get("value")
+        elif tag == "textarea":
+            self.textarea = name
+            self.fields[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag in ("select", "textarea"):
+            self.select = self.textarea = None
+
+    def handle_data(self, data):
+        if self.inside and self.textarea:
+            self.fields[self.textarea] += data
+
+
+def form_values(html, form_id):
+    """{name: value} of the form with this id, as a browser would post it untouched."""
+    reader = FormReader(form_id)
+    reader.feed(html)
+    assert reader.fields, f"no form #{form_id} in the page"
+    return reader.fields
 
 
 # What a supporter types into a letter form, unless a test says otherwise.

@@ -257,7 +257,7 @@ def test_resending_links_is_rate_limited(make_app, cases):
 
 
 def test_markup_in_a_name_never_reaches_the_email(mail_app, mail_supporter, smtp, cases):
-    assert mail_supporter.submit("gustavo-gatica", name="<b>Click</b>").status_code == 303
+    assert mail_supporter.submit("gustavo-gatica", name="<b>Click</b>").status_code == 200
     deliver(mail_app)
     [message] = smtp.messages
     for part in ("html", "plain"):
@@ -284,7 +284,7 @@ def test_email_links_use_base_url_whatever_host_the_request_named(mail_app, smtp
         "appeal-consent_privacy": "y",
     }
     response = client.post("/cases/gustavo-gatica/letters/appeal", data=data, base_url=evil)
-    assert response.status_code == 303
+    assert response.status_code == 200
     deliver(mail_app)
     text = smtp.body(smtp.messages[0], "plain")
     assert "http://localhost/confirm/" in text and "evil.example" not in text

@@ -76,7 +76,8 @@ def test_our_own_form_still_posts_without_any_token(live, no_js_page):
     form.get_by_label("Country").select_option("GB")
     form.get_by_label("I agree to the privacy notice.").check()
     form.get_by_role("button", name="Send my appeal").click()
-    expect(page).to_have_url(f"{live.url}/cases/{CASE}/thanks/appeal")
+    expect(page).to_have_url(f"{live.url}/cases/{CASE}/letters/appeal")  # the thank-you page
+    expect(page.locator("h1")).to_have_text("Thank you! Please check your inbox.")
     assert letters_stored(live.app) == 1
     assert page.context.cookies(live.url) == []  # and no cookie on the way
 

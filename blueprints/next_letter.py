@@ -1,0 +1,43 @@
+"""After one letter of a case, the thank-you panel offers the other one with the
+supporter's details filled in and the signed follow-up value (letters/follow_up.py), so
+that one email confirms both. Shared by the site's pages and partners' frames.
+
+Public pages are cached and the same for everyone, so the filled-in form exists only in
+the answer to the supporter's own POST, which no cache keeps.
+"""
+
+from blueprints.shared import blank_form
+from extensions import db
+from letters.follow_up import CARRIED, follow_up_token
+from models import Letter
+
+OTHER_KIND = {"appeal": "solidarity", "solidarity": "appeal"}
+
+
+def next_letter(case, form, **form_data):
+    """(joined, next_form) once `form`'s letter is stored. joined: it rides on an earlier
+    letter's confirmation, so both letters are written and nothing more is offered.
+    next_form: the other kind's form, filled in (`form_data` adds fields, e.g. a partner
+    frame's token). A letter the honeypot kept out gets the same answer, with a value that
+    joins nothing."""
+    letter = db.session.get(Letter, form.letter_id) if form.letter_id else None
+    if letter is not None and letter.confirm_with_id is not None:
+        return True, None
+    details = {field: form.data[field] for field in CARRIED}
+    token = follow_up_token(letter and letter.id, letter and letter.case_id, details)
+    next_form = blank_form(
+        case,
+        OTHER_KIND[form.kind],
+        form.language.data or "en",
+        form_class=type(form),
+        follow_up=token,
+        **details,
+        **form_data,
+    )
+    return False, next_form
+
+
+def private(response):
+    """The answer to a supporter's own POST carries their details: no cache keeps it."""
+    response.headers["Cache-Control"] = "no-store, private"
+    return response

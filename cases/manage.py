@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from cases import photos
 from extensions import begin_write, db
-from models import Case
+from models import TRANSLATED_FIELDS, Case
 from staff import audit
 from web import caching
 
@@ -43,9 +43,11 @@ def update_case(case, values, photo=None, remove_photo=False):
     try:
         begin_write()  # reads the case afresh, inside the write
         old_photo = case.photo
+        old_texts = case.translations or {}
         changed = [name for name, value in values.items() if getattr(case, name) != value]
         for name in changed:
             setattr(case, name, values[name])
+        changed = [each for name in changed for each in changed_texts(name, old_texts, values)]
         if stored or (remove_photo and old_photo):
             case.photo = stored
             changed.append("photo")
@@ -61,6 +63,22 @@ def update_case(case, values, photo=None, remove_photo=False):
     if changed:
         forget_cached_pages()
     return changed
+
+
+def changed_texts(name, old_translations, values):
+    """How a changed field is named in the audit log: a translation by language and text,
+    "translations.es.story", so the log says which texts staff changed."""
+    if name != "translations":
+        return [name]
+    new_translations = values["translations"]
+    languages = sorted(set(old_translations) | set(new_translations))
+    return [
+        f"translations.{code}.{text}"
+        for code in languages
+        for text in TRANSLATED_FIELDS
+        if (old_translations.get(code) or {}).get(text, "")
+        != (new_translations.get(code) or {}).get(text, "")
+    ]
 
 
 def set_status(case, status, allowed_from):

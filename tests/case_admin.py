@@ -35,7 +35,31 @@ def case_fields(**changes):
         "goal": "25,000",
         "sort_order": "9",
         "photo_alt": "",
+        "person_language": "en",
+        "target_language": "en",
     }
+    fields.update(changes)
+    return fields
+
+
+def fields_of(case, **changes):
+    """The form as the edit page shows `case` (every language's texts and letter); keyword
+    arguments change fields, as a staff member typing would."""
+    fields = case_fields(
+        **{name: getattr(case, name) for name in ("name", "slug", "country", "summary")},
+        **{name: getattr(case, name) for name in ("story", "ask", "target_title")},
+        target_address=case.target_address,
+        solidarity_prompt=case.solidarity_prompt,
+        photo_alt=case.photo_alt,
+        goal=str(case.goal),
+        sort_order=str(case.sort_order),
+        person_language=case.person_language,
+        target_language=case.target_language,
+    )
+    for code, letter in (case.appeal_templates or {}).items():
+        fields[f"appeal_{code}"] = letter
+    for code, texts in (case.translations or {}).items():
+        fields.update({f"{name}_{code}": value for name, value in texts.items()})
     fields.update(changes)
     return fields
 

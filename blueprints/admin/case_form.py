@@ -1,18 +1,25 @@
-"""The case form: every field of a case, with its checks, and an appeal letter per language.
+"""The case form: every field of a case, with its checks, and its texts per language.
 
-Its checks read the database (a web address no other case uses) and the photo upload
-(cases/photos.py), so a form that validates can be saved as it is.
+English is the case's own columns and is required; for each other language of LANGUAGES
+the form has the texts of models.TRANSLATED_FIELDS (stored in Case.translations) and the
+appeal letter (Case.appeal_templates), each optional: a text left empty is "not yet
+translated" and public pages show the English one. Its checks read the database (a web
+address no other case uses) and the photo upload (cases/photos.py), so a form that
+validates can be saved as it is.
 """
 
 import re
+from types import SimpleNamespace
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -24,19 +31,20 @@ from wtforms.validators import (
 )
 
 from cases import photos
+from cases.languages import display_name, language_status, other_languages
 from extensions import db
 from letters.forms import country_names, no_control_characters, single_line
-from models import BODY_MAX, Case
-from web.templating import language_name
+from models import BODY_MAX, TRANSLATED_FIELDS, Case
 
-# The appeal's languages an admin is offered; a case keeps any other language it has.
-APPEAL_LANGUAGES = ("en", "es", "fr", "ar", "tr")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The case's plain columns that the form edits (the appeal letters and photo come apart).
 COLUMNS = [
     *("slug", "name", "country", "summary", "story", "ask", "target_title", "target_address"),
     *("solidarity_prompt", "goal", "sort_order", "photo_alt"),
+    *("person_language", "target_language"),
 ]
+# Translated texts short enough that the English one is shown beside them as a hint.
+SHORT_TEXTS = ("name", "summary", "target_title", "photo_alt")
 
 
 def text(value):
@@ -182,16 +190,43 @@ class CaseForm(FlaskForm):
     def appeal_fields(self):
         return [field for field in self if field.name.startswith("appeal_")]
 
+    def language_fields(self, code):
+        """The texts in one language besides English, its letter last."""
+        names = [f"{field}_{code}" for field in TRANSLATED_FIELDS] + [f"appeal_{code}"]
+        return [self[name] for name in names if name in self]
+
+    @property
+    def language_groups(self):
+        """Per language besides English: its fields and how complete the form has it.
+        A group is shown open when one of its fields has an error."""
+        groups, values, site = [], SimpleNamespace(**self.values()), other_languages()
+        for code in self.languages[1:]:
+            fields = self.language_fields(code)
+            groups.append(
+                {
+                    "code": code,
+                    "name": display_name(code),
+                    "fields": fields,
+                    "status": language_status(values, code) if code in site else None,
+                    "open": any(field.errors for field in fields),
+                }
+            )
+        return groups
+
     @property
     def uploaded(self):
         return bool(self.photo.data and getattr(self.photo.data, "filename", ""))
 
     def in_page_order(self):
-        """The fields as the page shows them (the letters, added last, sit mid-page)."""
-        before = ["name", "slug", "country", "summary", "story", "ask"]
-        before += ["target_title", "target_address"]
-        after = ["solidarity_prompt", "photo", "photo_alt", "remove_photo", "goal", "sort_order"]
-        return [self[name] for name in before] + self.appeal_fields + [self[n] for n in after]
+        """The fields as the page shows them: English first, the other languages last."""
+        names = ["name", "slug", "country", "summary", "story", "ask"]
+        names += ["target_title", "target_address", "appeal_en"]
+        names += ["solidarity_prompt", "photo", "photo_alt", "remove_photo", "goal", "sort_order"]
+        names += ["person_language", "target_language"]
+        fields = [self[name] for name in names]
+        for code in self.languages[1:]:
+            fields += self.language_fields(code)
+        return fields
 
     @property
     def first_error(self):
@@ -234,44 +269,109 @@ class CaseForm(FlaskForm):
             for field in self.appeal_fields
             if field.data
         }
+        values["translations"] = self.translations()
         if self.remove_photo.data and not self.uploaded:
             values["photo_alt"] = ""
+            for texts in values["translations"].values():
+                texts.pop("photo_alt", None)
         return values
+
+    def translations(self):
+        """Case.translations as the form has them: the texts written, per language. A
+        language the form does not show (no longer in LANGUAGES) is kept as it was."""
+        kept = (self.case.translations or {}) if self.case is not None else {}
+        site = other_languages()
+        found = {code: dict(texts) for code, texts in kept.items() if code not in site}
+        for code in site:
+            texts = {
+                field: self[f"{field}_{code}"].data
+                for field in TRANSLATED_FIELDS
+                if self[f"{field}_{code}"].data
+            }
+            if texts:
+                found[code] = texts
+        return found
+
+
+def language_choices(current):
+    """The site's languages, by name, and `current` if the case has another one."""
+    codes = list(current_app.config["LANGUAGES"])
+    if current and current not in codes:
+        codes.append(current)
+    return [SelectChoice(code, f"{display_name(code)} ({code})") for code in codes]
+
+
+def translated_field(name, code):
+    """`name`'s field in another language: the English field's checks and limits, but
+    optional (empty is "not yet translated")."""
+    english = getattr(CaseForm, name)  # an UnboundField: its class, label and options
+    validators = [Optional()] + [
+        check
+        for check in english.kwargs.get("validators", [])
+        if not isinstance(check, (DataRequired, InputRequired, Optional))
+    ]
+    label = _("%(text)s (%(language)s)", text=english.args[0], language=display_name(code))
+    return english.field_class(label, filters=english.kwargs["filters"], validators=validators)
+
+
+def appeal_field(code, limit):
+    first = DataRequired(_("Please write the English letter.")) if code == "en" else Optional()
+    return TextAreaField(
+        _("Appeal letter (%(language)s)", language=display_name(code)),
+        filters=[text],
+        validators=[
+            first,
+            Length(max=limit, message=_("Please keep the letter under %(max)d characters.")),
+            no_control_characters,
+        ],
+    )
 
 
 def case_form(case=None):
-    """The form for `case` (or a new case), with a letter field per language it may have."""
-    languages = list(APPEAL_LANGUAGES)
-    languages += [code for code in (case.appeal_templates if case else {}) if code not in languages]
+    """The form for `case` (or a new case): English, then each other language of
+    LANGUAGES, then any other language the case has a letter in."""
+    languages = ["en", *other_languages()]
+    templates = (case.appeal_templates if case else None) or {}
+    languages += [code for code in templates if code not in languages]
 
     class Form(CaseForm):
-        pass
+        person_language = SelectField(
+            _l("The person's language"),
+            choices=language_choices(case.person_language if case else None),
+        )
+        target_language = SelectField(
+            _l("The official's language"),
+            choices=language_choices(case.target_language if case else None),
+        )
 
     limit = BODY_MAX["appeal"]
     for code in languages:
-        first = DataRequired(_("Please write the English letter.")) if code == "en" else Optional()
-        label = _("Appeal letter in %(language)s", language=f"{language_name(code)} ({code})")
-        field = TextAreaField(
-            label,
-            filters=[text],
-            validators=[
-                first,
-                Length(max=limit, message=_("Please keep the letter under %(max)d characters.")),
-                no_control_characters,
-            ],
-        )
-        setattr(Form, f"appeal_{code}", field)
+        if code != "en" and code in current_app.config["LANGUAGES"]:
+            for name in TRANSLATED_FIELDS:
+                setattr(Form, f"{name}_{code}", translated_field(name, code))
+        setattr(Form, f"appeal_{code}", appeal_field(code, limit))
     if case is not None:
         data = {name: getattr(case, name) for name in COLUMNS}
-        for code, letter in (case.appeal_templates or {}).items():
+        for code, letter in templates.items():
             data[f"appeal_{code}"] = letter
+        for code, texts in (case.translations or {}).items():
+            data.update({f"{name}_{code}": value for name, value in texts.items()})
     else:
         data = {"goal": 10000, "sort_order": next_position()}
+        data["person_language"] = data["target_language"] = "en"
     form = Form(data=data)
     form.case = case
+    form.languages = languages
     for field in form.appeal_fields:
         field.language = field.name.removeprefix("appeal_")
         field.max_length = limit
+    for code in languages[1:]:
+        for name in TRANSLATED_FIELDS:
+            if f"{name}_{code}" in form:
+                field = form[f"{name}_{code}"]
+                field.language = code
+                field.max_length = next(v.max for v in field.validators if isinstance(v, Length))
+                field.english = getattr(case, name, "") if name in SHORT_TEXTS and case else ""
     return form
 
 

@@ -25,6 +25,7 @@ from blueprints.admin.case_form import case_form
 from blueprints.shared import blank_form
 from cases import manage as case_changes
 from cases import photos
+from cases.languages import completeness
 from extensions import db
 from models import KINDS, Case
 from web.htmx import fragment_or_page, is_htmx
@@ -95,6 +96,7 @@ def render_list(message=None, status=200):
         counts=letters.counts_by_case(),
         messages=messages,
         status_labels=STATUS_LABELS,
+        completeness=completeness,
     )
 
 

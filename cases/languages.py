@@ -1,0 +1,79 @@
+"""Which of a case's texts staff have written in each language, for the case list and form.
+
+A language is complete when it has every text the case has in English: the translated
+fields (models.TRANSLATED_FIELDS) and the appeal letter. An English text left empty (no
+photo description for a case without a photo) is not asked for in other languages.
+"""
+
+from dataclasses import dataclass
+
+from babel import Locale
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from models import TRANSLATED_FIELDS
+
+# Short names of the texts, for "missing: story, ask".
+TEXT_NAMES = {
+    "name": _l("name"),
+    "summary": _l("summary"),
+    "story": _l("story"),
+    "ask": _l("what we ask for"),
+    "target_title": _l("official's title"),
+    "solidarity_prompt": _l("solidarity prompt"),
+    "photo_alt": _l("photo description"),
+    "appeal": _l("appeal letter"),
+}
+
+
+@dataclass
+class LanguageStatus:
+    code: str
+    name: str  # in the staff page's language: "Spanish"
+    needed: list  # the texts the case has in English
+    missing: list  # those of them not written in this language
+
+    @property
+    def complete(self):
+        return not self.missing
+
+    @property
+    def missing_names(self):
+        return [str(TEXT_NAMES[text]) for text in self.missing]
+
+
+def other_languages():
+    """The site's languages besides English, in the order LANGUAGES gives them."""
+    return [code for code in current_app.config["LANGUAGES"] if code != "en"]
+
+
+def display_name(code):
+    """A language's name in the page's language ("Spanish" on staff pages)."""
+    try:
+        return Locale.parse(code).get_display_name(str(get_locale())).capitalize()
+    except (ValueError, TypeError):
+        return code
+
+
+def needed_texts(case):
+    """The texts a translation of `case` should have: those it has in English."""
+    needed = [field for field in TRANSLATED_FIELDS if getattr(case, field, "")]
+    if (case.appeal_templates or {}).get("en"):
+        needed.append("appeal")
+    return needed
+
+
+def language_status(case, code):
+    texts = (case.translations or {}).get(code) or {}
+    appeals = case.appeal_templates or {}
+    needed = needed_texts(case)
+    missing = [
+        text for text in needed if not (appeals.get(code) if text == "appeal" else texts.get(text))
+    ]
+    return LanguageStatus(code, display_name(code), needed, missing)
+
+
+def completeness(case):
+    """A LanguageStatus for each of the site's languages besides English."""
+    return [language_status(case, code) for code in other_languages()]

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
 import partners
-from cases.demo import ADDRESS_TBC, CASES
+from cases.demo import ADDRESS_TBC, demo_cases, fill_in
+from cases.manage import forget_cached_pages
 from extensions import begin_write, db
 from mail import outbox
 from models import ROLES, Case, StaffUser
@@ -18,17 +19,30 @@ from staff.links import MIN_PASSWORD
 @click.command("seed")
 @with_appcontext
 def seed_command():
-    """Load the demo campaign. Adds missing cases; never changes or duplicates existing ones."""
+    """Load the demo campaign, in every language cases/demo_texts/ has. Adds missing cases,
+    never duplicates one; fills in an existing demo case's missing translations, never
+    changing a text staff wrote."""
     begin_write()
-    existing = set(db.session.scalars(sa.select(Case.slug)))
-    added = [data["slug"] for data in CASES if data["slug"] not in existing]
-    for data in CASES:
-        if data["slug"] not in existing:
+    existing = {case.slug: case for case in db.session.scalars(sa.select(Case))}
+    demo = demo_cases()
+    added, filled = [], {}
+    for data in demo:
+        case = existing.get(data["slug"])
+        if case is None:
             db.session.add(Case(status="published", target_address=ADDRESS_TBC, **data))
+            added.append(data["slug"])
+        elif found := fill_in(case, data):
+            filled[case.slug] = found
     db.session.commit()
+    if filled:
+        forget_cached_pages()
+    languages = sorted({code for data in demo for code in data["translations"]})
     click.echo(
-        f"Demo campaign: {len(added)} case(s) added, {len(CASES) - len(added)} already there."
+        f"Demo campaign: {len(added)} case(s) added, {len(demo) - len(added)} already there;"
+        f" languages besides English: {', '.join(languages) or 'none'}."
     )
+    for slug, found in filled.items():
+        click.echo(f"  {slug}: filled in {len(found)} missing: {', '.join(found)}.")
 
 
 @click.command("mail-worker")

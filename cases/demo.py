@@ -1,10 +1,29 @@
 """The demo edition: four cases from the campaign's facts, with texts written for the site.
 
-Officials are named by title only, and their postal addresses are left for campaign
-staff to confirm: the demo never invents a real-looking address.
+The English texts are here; the other languages' are in demo_texts/<language>.json
+(per case: the texts of models.TRANSLATED_FIELDS and its "appeal_template"), loaded
+from whichever files are there. Officials are named by title only, and their postal
+addresses are left for campaign staff to confirm: the demo never invents a real-looking
+address.
 """
 
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import TRANSLATED_FIELDS, AuditEvent, Case
+
 ADDRESS_TBC = "Postal address to be confirmed by campaign staff."
+TEXTS_FOLDER = Path(__file__).resolve().parent / "demo_texts"
+# Each case's person's language (the solidarity booklet's) and the official's.
+LANGUAGES = {
+    "germain-rukuki": ("fr", "fr"),
+    "gustavo-gatica": ("es", "es"),
+    "nassima-al-sada": ("ar", "ar"),
+    "metu-pride-defenders": ("tr", "tr"),
+}
 
 CASES = [
     {
@@ -196,3 +215,82 @@ CASES = [
         "sort_order": 4,
     },
 ]
+
+
+def demo_texts():
+    """{language: {slug: {text: ...}}} from each demo_texts/<language>.json there is."""
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(TEXTS_FOLDER.glob("*.json"))
+        if path.stem != "en"
+    }
+
+
+def demo_cases():
+    """CASES as the database holds them: with their texts and letters in every language
+    demo_texts/ has, and their person's and official's languages."""
+    texts = demo_texts()
+    found = []
+    for data in CASES:
+        slug = data["slug"]
+        translations, appeals = {}, dict(data["appeal_templates"])
+        for language, cases in texts.items():
+            written = cases.get(slug) or {}
+            fields = {name: written[name] for name in TRANSLATED_FIELDS if written.get(name)}
+            if fields:
+                translations[language] = fields
+            if written.get("appeal_template"):
+                appeals.setdefault(language, written["appeal_template"])  # this file's first
+        person, target = LANGUAGES[slug]
+        found.append(
+            {
+                **data,
+                "appeal_templates": appeals,
+                "translations": translations,
+                "person_language": person,
+                "target_language": target,
+            }
+        )
+    return found
+
+
+def staff_changes(case):
+    """The fields staff have ever changed on `case`, as the audit log names them
+    ("summary", "appeal_templates", "translations.es.story"...)."""
+    details = db.session.scalars(
+        sa.select(AuditEvent.details).where(
+            AuditEvent.action == "case.update",
+            AuditEvent.target_type == Case.__tablename__,
+            AuditEvent.target_id == case.id,
+        )
+    )
+    return {name for each in details for name in (each or {}).get("changed", [])}
+
+
+def fill_in(case, data):
+    """Add to an existing demo case the demo texts it lacks in other languages, and its
+    languages while they are still the default; never a text or a setting staff changed.
+    Returns the names of what was filled in."""
+    changed = staff_changes(case)
+    filled = []
+    translations = {code: dict(texts) for code, texts in (case.translations or {}).items()}
+    for code, texts in data["translations"].items():
+        for name, value in texts.items():
+            have = translations.setdefault(code, {})
+            if not have.get(name) and f"translations.{code}.{name}" not in changed:
+                have[name] = value
+                filled.append(f"{name} ({code})")
+    appeals = dict(case.appeal_templates or {})
+    if "appeal_templates" not in changed:
+        for code, letter in data["appeal_templates"].items():
+            if not appeals.get(code):
+                appeals[code] = letter
+                filled.append(f"appeal letter ({code})")
+    for name in ("person_language", "target_language"):
+        if getattr(case, name) == "en" != data[name] and name not in changed:
+            setattr(case, name, data[name])
+            filled.append(name)
+    if filled:
+        case.translations = {code: texts for code, texts in translations.items() if texts}
+        case.appeal_templates = appeals
+    return filled

@@ -1,8 +1,18 @@
 """Every user-facing string is marked for translation, so a new language is only a catalog."""
 
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+import sqlalchemy as sa
 from babel.messages.extract import extract_from_dir
+from flask import render_template
+from werkzeug.datastructures import MultiDict
+
+from extensions import db
+from letters.forms import LetterForm
+from models import Case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,3 +116,85 @@ def test_a_missing_page_under_a_language_is_in_that_language(client, cases):
     response = client.get("/ar/no-such-page")
     assert response.status_code == 404
     assert '<html lang="ar" dir="rtl"' in response.get_data(as_text=True)
+
+
+# Count phrases: each is one ngettext, so every language picks its own plural form.
+
+
+def rendered_words(app, template, path="/", **context):
+    """The template's text as a person reads it (tags dropped, spaces collapsed)."""
+    with app.test_request_context(path):
+        app.preprocess_request()  # the address's language, as a request takes it
+        html = render_template(template, **context)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [(1, "1 message sent"), (3, "3 messages sent"), (1234, "1,234 messages sent")],
+)
+def test_a_case_counter_reads_right_for_one_and_for_more(app, count, words):
+    case = SimpleNamespace(slug="gustavo-gatica", status="published", goal=1000)
+    text = rendered_words(app, "partials/_case_counter.html", case=case, count=count)
+    assert text.startswith(words + " ")
+    assert "Goal: 1,000" in text
+
+
+@pytest.mark.parametrize(
+    ("total", "words"), [(1, "1 message sent so far"), (3, "3 messages sent so far")]
+)
+def test_the_total_counter_reads_right_for_one_and_for_more(app, total, words):
+    assert rendered_words(app, "partials/_total_counter.html", total=total) == words
+
+
+@pytest.mark.parametrize(
+    ("goal", "words"),
+    [(1, "0 of 1 message"), (3, "0 of 3 messages"), (5000, "0 of 5,000 messages")],
+)
+def test_a_case_card_reads_its_goal_right(app, cases, goal, words):
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.slug == "gustavo-gatica"))
+        case.goal = goal
+        db.session.commit()
+    with app.test_client() as client:
+        page = client.get("/").get_data(as_text=True)
+    assert f'<p class="card__count">{words}</p>' in page
+
+
+VALID = {
+    "appeal-name": "Ada",
+    "appeal-email": "ada@example.org",
+    "appeal-country": "GB",
+    "appeal-body": "Please release him.",
+    "appeal-consent_privacy": "y",
+}
+
+
+@pytest.mark.parametrize(
+    ("wrong", "heading"),
+    [
+        ({"appeal-email": "ada@"}, "Please check one thing:"),
+        ({"appeal-email": "ada@", "appeal-name": "", "appeal-body": ""}, "Please check 3 things:"),
+    ],
+)
+def test_the_error_summary_counts_right(app, wrong, heading):
+    with app.test_request_context("/privacy"):
+        app.preprocess_request()
+        form = LetterForm("appeal", formdata=MultiDict(VALID | wrong))
+        assert not form.validate()
+        html = render_template(
+            "public/letter_not_saved.html",
+            case=SimpleNamespace(slug="gustavo-gatica", solidarity_prompt=None),
+            form=form,
+            problem=None,
+            problem_kind="appeal",
+        )
+    assert f'<h2 class="form-problem__title">{heading}</h2>' in html
+
+
+def test_percentages_are_written_the_locales_way(app):
+    case = SimpleNamespace(slug="metu-pride-defenders", status="published", goal=200)
+    turkish = rendered_words(app, "partials/_case_counter.html", "/tr/", case=case, count=90)
+    assert "%45" in turkish  # Turkish writes the sign first
+    english = rendered_words(app, "partials/_case_counter.html", case=case, count=90)
+    assert "45%" in english

@@ -19,24 +19,54 @@ from babel.messages.pofile import read_po
 CATALOGS = Path(__file__).resolve().parents[1] / "translations"
 # Names are the same in every language: the campaign's and the services a share link opens.
 PROPER_NAMES = {"Write for Rights", "Amnesty International", "WhatsApp"}
-# A placeholder (%(name)s, %s, %d), a tag, or a line break: where a message is cut.
-CUTS = re.compile(r"%\(\w+\)[sd]|%[sd]|<[^>]*>|\n")
+# A placeholder: a number (%(num)d, %d, or one of NUMBERS formatted as a string) or any
+# text (%(name)s, %s).
+PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?([sd])")
+NUMBERS = {"num", "count", "goal", "total", "number"}
+NUMBER = r"\d[\d\s.,\u00a0\u202f\u066b\u066c]*"  # \d: Arabic-Indic digits too
 SHOWN_ATTRIBUTES = {"alt", "title", "aria-label", "placeholder", "aria-description"}
 SKIPPED = {"script", "style", "template"}
 
 
-def long_enough(run):
-    """Eight characters or more: shorter runs ("Email", "Total", "Error") can be words of
-    the other language too."""
-    return len(run) >= 8
+def words_pattern(literal):
+    """A regex for a message's own words (tags gone) as a page shows them: any spacing,
+    each word whole (so "action" does not match inside "l'action")."""
+    tokens = literal.split()
+    return r"\s*".join(
+        ("(?<!\\w)" if token[0].isalnum() else "")
+        + re.escape(token)
+        + ("(?!\\w)" if token[-1].isalnum() else "")
+        for token in tokens
+    )
+
+
+def message_pattern(msgid):
+    """(words, regex) for one English message: its words (what the failure names), and the
+    whole message with its placeholders as wildcards. A message's single words are not
+    looked for alone ("messages", "action" are French too); the whole message is."""
+    parts = PLACEHOLDER.split(re.sub(r"<[^>]*>", " ", msgid))  # a link's %(url)s goes too
+    literals, names, kinds = parts[0::3], parts[1::3], parts[2::3]
+    regex = words_pattern(literals[0])
+    for name, kind, literal in zip(names, kinds, literals[1:], strict=True):
+        number = kind == "d" or name in NUMBERS
+        regex += r"\s*" + (NUMBER if number else r".{1,80}?") + r"\s*" + words_pattern(literal)
+    words = " ".join(" ".join(literals).split())
+    return words, regex
+
+
+def long_enough(words):
+    """Six characters of the message's own words or more ("Error:" is one): shorter ones
+    ("Email", "Total") can be words of the other language too. A proper name alone is the
+    same in every language."""
+    return len(words) >= 6 and words not in PROPER_NAMES
 
 
 @functools.cache
-def english_runs(language):
-    """The English runs of words a page in `language` must not show."""
+def english_messages(language):
+    """{English message: (its longest word, its regex)} for the messages a page in `language` must not show."""
     with open(CATALOGS / language / "LC_MESSAGES" / "messages.po", "rb") as po:
         catalog = read_po(po)
-    runs = set()
+    messages = {}
     for message in catalog:
         if not message.id:
             continue
@@ -45,11 +75,11 @@ def english_runs(language):
         if not message.fuzzy and strings and strings[0] == ids[0]:
             continue  # the same in both languages: a name
         for msgid in ids:
-            for piece in CUTS.split(msgid):
-                run = " ".join(piece.split()).strip(" ,;:")
-                if long_enough(run) and not any(name in run for name in PROPER_NAMES):
-                    runs.add(run)
-    return frozenset(runs)
+            words, regex = message_pattern(msgid)
+            if long_enough(words):
+                longest = max(re.findall(r"\w+", words), key=len)  # a quick test before the regex
+                messages[msgid] = (longest, re.compile(regex))
+    return messages
 
 
 class _Text(HTMLParser):
@@ -88,15 +118,17 @@ def readable_text(page):
 
 
 def english_in(page, language):
-    """The catalog's English runs that `page`, meant to be in `language`, shows; sorted."""
+    """The catalog's English messages that `page`, meant to be in `language`, shows; sorted."""
     text = readable_text(page)
     return sorted(
-        run for run in english_runs(language) if re.search(rf"(?<!\w){re.escape(run)}(?!\w)", text)
+        msgid
+        for msgid, (longest, regex) in english_messages(language).items()
+        if longest in text and regex.search(text)
     )
 
 
 def assert_no_english(page, language, where):
-    """Fail, listing every English run found, when `page` shows any: the list says which
+    """Fail, listing every English message found, when `page` shows any: the list says which
     strings the `language` catalog still lacks (or which text is not marked)."""
     found = english_in(page, language)
     assert not found, (

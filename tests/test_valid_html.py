@@ -18,10 +18,12 @@ import pytest
 import sqlalchemy as sa
 from factories import LetterFactory, OutboxFactory, StaffUserFactory
 from helpers import (
+    LETTER,
     SAME_ORIGIN,
     Supporter,
     app_code,
     csrf_from,
+    filled,
     hidden_value,
     setup_key,
     sign_in,
@@ -62,6 +64,7 @@ class Pages:
     """The HTML of each page and state, under a name that says which page and state."""
 
     def __init__(self, app):
+        self.app = app
         self.adapter = app.url_map.bind("localhost")
         self.html = {}
         self.fragments = set()
@@ -83,7 +86,8 @@ class Pages:
         self.html[name] = html
         for each in (*response.history, response):  # the redirects it followed too
             if each.request.method == "GET" and each.status_code != 404:
-                endpoint, _args = self.adapter.match(each.request.path, "GET")
+                with self.app.app_context():  # a language in the path is read from settings
+                    endpoint, _args = self.adapter.match(each.request.path, "GET")
                 self.endpoints.add(endpoint)
 
     def write(self, folder):
@@ -135,6 +139,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     pages = Pages(app)
     seed(app, admin)
     public_pages(app, expiring, pages)
+    pages_in_languages(app, pages)
     embed_pages(app, pages)
     staff_pages(app, admin, pages)
     two_factor_pages(app, admin, pages)
@@ -216,6 +221,34 @@ def public_pages(app, expiring, pages):
     pages.add("not-found", client.get("/no/such/page"), 404)
     pages.add("not-found-htmx", client.get("/cases/no-such-case", headers=HTMX), 404, True)
     pages.add("method-not-allowed", client.post("/privacy"), 405)
+
+
+def pages_in_languages(app, pages):
+    """The supporter's pages in Spanish and in Arabic (right to left): home, case, the form
+    with its errors, thank-you (page and htmx panel), confirm, confirmed, privacy, 404."""
+    client = app.test_client()
+    supporter = Supporter(client)
+    for lang in ("es", "ar"):
+        case = f"/{lang}/cases/{CASE}"
+        pages.add(f"{lang}-home", client.get(f"/{lang}/"))
+        pages.add(f"{lang}-case", client.get(case))
+        fields = supporter.form_fields(CASE, "appeal")
+        send = f"{case}/letters/appeal"
+        errors = client.post(send, data={**fields, "appeal-email": "nope"}, headers=SAME_ORIGIN)
+        pages.add(f"{lang}-form-errors", errors, 422)
+        letter = filled(dict(fields), "appeal", {**LETTER, "email": f"{lang}@example.org"})
+        pages.add(f"{lang}-thanks", client.post(send, data=letter, headers=SAME_ORIGIN))
+        answer = client.post(send, data=letter, headers={**SAME_ORIGIN, **HTMX})
+        pages.add(f"{lang}-thanks-htmx", answer, fragment=True)
+        pages.add(f"{lang}-thanks-page", client.get(f"{case}/thanks/appeal"))
+        with app.test_request_context():
+            newest = db.session.scalar(sa.select(Letter).order_by(Letter.id.desc()))
+            link = f"/{lang}" + letters.confirm_url(newest).removeprefix("http://localhost")
+        pages.add(f"{lang}-confirm", client.get(link))
+        confirmed = client.post(link, headers=SAME_ORIGIN)
+        pages.add(f"{lang}-confirmed", client.get(confirmed.headers["Location"]))
+        pages.add(f"{lang}-privacy", client.get(f"/{lang}/privacy"))
+        pages.add(f"{lang}-not-found", client.get(f"/{lang}/no/such/page"), 404)
 
 
 def database_down_pages(app, make_app, pages):

@@ -22,7 +22,7 @@ from babel import Locale
 from console import watch_errors
 from database import empty_tables
 from flask_babel import force_locale, gettext
-from helpers import Inbox
+from helpers import Inbox, stored
 from no_english import assert_no_english
 from playwright.sync_api import expect
 from sites import OtherSite
@@ -40,6 +40,9 @@ AXE = Path(__file__).parents[2] / "node_modules/axe-core/axe.min.js"
 # The country each supporter picks (a <select> of ISO codes): their own.
 COUNTRY = {"es": "ES", "ar": "EG", "tr": "TR"}
 RTL = {"ar"}
+# What each supporter types: their name, and a message of solidarity.
+NAME = {"es": "Lucía Hernández", "ar": "ليلى حسن", "tr": "Deniz Yılmaz"}
+MESSAGE = {"es": "¡Fuerza, Gustavo! Desde Sevilla.", "ar": "نحن معك يا غوستافو."}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +143,7 @@ class Reader:
 
 
 def fill_appeal(page, language, email):
-    page.fill("#appeal-name", "Lucía Hernández" if language != "ar" else "ليلى حسن")
+    page.fill("#appeal-name", NAME[language])
     page.fill("#appeal-email", email)
     page.select_option("#appeal-country", COUNTRY[language])
     page.fill("#appeal-city", "Sevilla" if language != "ar" else "القاهرة")
@@ -195,8 +198,33 @@ def test_the_whole_path_in_the_supporters_language(site, page, no_js_page, langu
         expect(page.locator("h1")).to_have_text(thanks)
     read.page(page, "the thank-you panel")
 
-    link = read.link(email_in(site, email_to(site, address), read, case), site.url)
-    assert "/confirm/" in link
+    # The message of solidarity is offered with the details already there: one more line
+    # to write, and the same email confirms both letters.
+    expect(page.locator("#solidarity-name")).to_have_value(NAME[language])
+    expect(page.locator("#solidarity-email")).to_have_value(address)
+    expect(page.locator("#solidarity-country")).to_have_value(COUNTRY[language])
+    page.fill("#solidarity-body", MESSAGE[language])
+    page.check("#solidarity-consent_privacy")
+    page.click("#solidarity-form button[type=submit]")
+    heading = page.locator("#solidarity-thanks-heading" if javascript else "h1")
+    expect(heading).to_have_text(thanks)
+    joined = "The email we sent you for your first letter confirms this one too: press the button in it once, and both your letters will count."
+    expect(page.locator("main")).to_contain_text(said(site.app, language, joined))
+    read.page(page, "the thank-you panel of the second letter")
+
+    message = email_to(site, address)  # one email for both letters
+    link = read.link(email_in(site, message, read, case), site.url)
+    both = said(
+        site.app,
+        language,
+        "This link confirms both letters you wrote on %(date)s: your appeal to %(target)s and your message of solidarity to %(name)s.",
+        date="\0",
+        target=case.target_title,
+        name=case.name,
+    )
+    text = " ".join(site.inbox.body(message, "plain").split())
+    for part in both.split("\0"):
+        read.says(" ".join(part.split()), text, "the email's text")
     page.goto(link)
     read.page(page, "the confirm page")
     page.click("main form button[type=submit]")
@@ -205,6 +233,8 @@ def test_the_whole_path_in_the_supporters_language(site, page, no_js_page, langu
         said(site.app, language, "Thank you: your letter counts")
     )
     read.page(page, "the confirmed page")
+    written = [(row.kind, row.status) for row in stored(site.app) if row.email == address]
+    assert sorted(written) == [("appeal", "confirmed"), ("solidarity", "confirmed")]
     read.done()
 
 
@@ -236,7 +266,7 @@ def test_an_arabic_browser_is_offered_the_arabic_site(site, browser):
     read.done()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def turkish_partner(site):
     """A partner's page on another site, framing Gustavo Gatica's form in Turkish."""
     other = OtherSite()
@@ -281,7 +311,7 @@ def test_a_turkish_partners_frame_is_entirely_in_turkish(site, framing_page, tur
     read.page(frame, "the Turkish frame with errors")
 
     address = "tr-frame@example.org"
-    frame.fill("#appeal-name", "Deniz Yılmaz")
+    frame.fill("#appeal-name", NAME["tr"])
     frame.fill("#appeal-email", address)
     frame.select_option("#appeal-country", "TR")
     frame.check("#appeal-consent_privacy")
@@ -372,7 +402,7 @@ def test_axe_finds_nothing_serious_in_a_turkish_frame(site, axe_page, turkish_pa
     frame.click("#appeal-form button[type=submit]")
     expect(frame.locator("#appeal-problem")).to_be_visible()
     audit.check(frame, "the Turkish frame with errors")
-    frame.fill("#appeal-name", "Deniz Yılmaz")
+    frame.fill("#appeal-name", NAME["tr"])
     frame.fill("#appeal-email", "tr-axe@example.org")
     frame.select_option("#appeal-country", "TR")
     frame.check("#appeal-consent_privacy")

@@ -59,15 +59,26 @@ $(VNU_JAR) $(AXE_JS) &: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $(VNU_JAR) $(AXE_JS)
 
-# Translations (translations/<lang>/LC_MESSAGES/messages.po): `make translations` finds every
-# marked string, adds the new ones to each catalog (and marks changed ones fuzzy) and compiles
-# them. The compiled .mo files are built here, never committed. A new language:
-# `$(BIN)/pybabel init -i translations/messages.pot -d translations -l <code>`, then add it to
-# LANGUAGES (config.py).
+# Translations: gettext catalogs, translations/<code>/LC_MESSAGES/messages.po, the layout a
+# translator's editor (Poedit) or Weblate takes over. `make translations` finds every marked
+# string (babel.cfg says where), starts a catalog for each language in LANGUAGES (config.py)
+# that has none, adds the new strings to every catalog and compiles them. A changed string
+# comes in untranslated, its old translation kept below as an obsolete #~ entry to start
+# from (Babel's fuzzy guesses mix up placeholders, and a catalog with a wrong placeholder
+# does not compile). tests/test_translations.py fails while a supporter-side string is
+# untranslated or fuzzy. The .pot and the compiled .mo files are never committed (`make run`
+# and `make test` compile). A new language: add its code to LANGUAGES, `make translations`,
+# then translate translations/<code>/LC_MESSAGES/messages.po.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		--add-comments Translators: --ignore-dirs ".* node_modules .venv" --sort-by-file \
 		--project "Write for Rights" -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap
+	@for code in $$($(BIN)/python -c 'from config import Config as C; print(*(c for c in C.LANGUAGES if c != C.BABEL_DEFAULT_LOCALE))'); do \
+		test -f translations/$$code/LC_MESSAGES/messages.po || \
+		$(BIN)/pybabel init -i translations/messages.pot -d translations -l $$code --no-wrap; \
+	done
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap \
+		--ignore-pot-creation-date --no-fuzzy-matching
 	$(BIN)/pybabel compile --statistics -d translations
 
 compile-translations: install

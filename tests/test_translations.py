@@ -42,6 +42,7 @@ STAFF_SIDE = (
     "staff/",
     "moderation/",
     "cases/",
+    "partners/manage.py",
     "delivery/",
     "commands.py",
 )
@@ -70,6 +71,7 @@ def marked(tmp_path_factory):
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     args[args.index("-o") + 1] = str(pot)
     args[-1] = str(ROOT)  # the folder to search, "." in the Makefile
+    args[args.index("-F") + 1] = str(ROOT / args[args.index("-F") + 1])
     CommandLineInterface().run(["pybabel", "--quiet", *args])
     with pot.open("rb") as f:
         template = read_po(f)

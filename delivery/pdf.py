@@ -12,6 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from flask_babel import force_locale, format_number, ngettext
+from flask_babel import gettext as _
 from fpdf import FPDF
 
 from delivery.export import appeal_rows, deliverable_solidarity, stream
@@ -185,32 +187,51 @@ def solidarity_pdf(case_id, after_id=0, last_id=None):
     the messages one after another, each signed with the name and country the writer gave
     (never the email). A message that fits on a page is not split across two.
 
+    The cover and the countries' names are in the person's language (the case's
+    person_language), the case's name as staff wrote it in that language; the messages
+    are as their writers wrote them.
+
     About 400 messages a second: a popular case's booklet comes in volumes (see
     solidarity_batches), from after_id (excluded) to last_id (included).
     """
-    case_name = db.session.scalar(sa.select(Case.name).where(Case.id == case_id))
-    where = sa.and_(Letter.case_id == case_id, deliverable_solidarity(), Letter.id > after_id)
+    case = db.session.get(Case, case_id)
+    language = case.person_language or "en"
+    with force_locale(language):
+        return booklet(case.in_language(language), language, after_id, last_id)
+
+
+def booklet(case, language, after_id, last_id):
+    """solidarity_pdf's document, with `language` the locale in force."""
+    where = sa.and_(Letter.case_id == case.id, deliverable_solidarity(), Letter.id > after_id)
     if last_id is not None:
         where = sa.and_(where, Letter.id <= last_id)
     messages, countries = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(Letter.country))).where(where)
     ).one()
-    names = country_names("en")
-    pdf = new_pdf(f"Messages of solidarity for {case_name}")
+    names = country_names(language)
+    pdf = new_pdf(_("Messages of solidarity for %(name)s", name=case.name))
+    pdf.set_lang(language)
     characters = drawable(pdf)
 
     pdf.add_page()
     pdf.set_y(90)
     pdf.set_font_size(28)
-    write(pdf, 13, case_name, align="C")
+    write(pdf, 13, case.name, align="C")
     pdf.ln(8)
     pdf.set_font_size(15)
-    write(pdf, 8, "Messages of solidarity from Write for Rights supporters", align="C")
+    write(pdf, 8, _("Messages of solidarity from Write for Rights supporters"), align="C")
     pdf.ln(4)
     pdf.set_font_size(12)
-    summary = (
-        f"{messages} message{'s' if messages != 1 else ''} "
-        f"from {countries} countr{'ies' if countries != 1 else 'y'}"
+    # The plural follows each number; the number is written as the language writes it.
+    from_countries = ngettext(
+        "%(count)s country", "%(count)s countries", countries, count=format_number(countries)
+    )
+    summary = ngettext(
+        "%(count)s message from %(countries)s",
+        "%(count)s messages from %(countries)s",
+        messages,
+        count=format_number(messages),
+        countries=from_countries,
     )
     write(pdf, 7, summary, align="C")
 

@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from factories import LetterFactory, PartnerFactory
 from flask import Response, stream_with_context
+from flask_babel import get_locale
 from pypdf import PdfReader
 
 import delivery
 from extensions import db
-from models import Letter
+from models import Case, Letter
 
 ARABIC = "الحرية لنسيمة السادة، نحن معك"
 ARABIC_WORDS = ["الحرية", "لنسيمة", "السادة", "نحن", "معك"]
@@ -29,8 +30,11 @@ FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1
 
 @pytest.fixture
 def case_id(app, cases):
-    """Gustavo Gatica's case, with an app context for the test."""
+    """Gustavo Gatica's case, with an app context for the test; his booklet in English
+    (the booklet in his own language, and others, is tested on its own)."""
     with app.app_context():
+        db.session.get(Case, cases["gustavo-gatica"]).person_language = "en"
+        db.session.commit()
         yield cases["gustavo-gatica"]
 
 
@@ -391,3 +395,37 @@ def test_arabic_paragraphs_are_set_right_to_left():
     assert delivery.alignment(TURKISH) == "L"
     assert delivery.alignment("123 " + LATIN) == "L"
     assert delivery.alignment("🕊") == "L"
+
+
+def test_the_booklet_cover_is_in_the_persons_language(case_id, monkeypatch):
+    """The cover's words are drawn with the person's language in force (French here), the
+    case's name as staff wrote it in French, the writers' countries named in French."""
+    case = db.session.get(Case, case_id)
+    case.person_language = "fr"
+    case.translations = {**case.translations, "fr": {"name": "Gustavo Gatica (FR)"}}
+    db.session.commit()
+    LetterFactory(case_id=case_id, kind="solidarity", moderation="approved", body="Courage !")
+    # Which locale is in force when each cover string is translated: "[fr] ...".
+    real = delivery.pdf._
+    monkeypatch.setattr(
+        delivery.pdf, "_", lambda text, **kw: f"[{get_locale()}] {real(text, **kw)}"
+    )
+    cover, message = pdf_pages(delivery.solidarity_pdf(case_id))
+    assert cover.split("\n")[0] == "Gustavo Gatica (FR)"
+    assert "[fr] " in cover.split("\n")[1]
+    assert message.endswith("— Ada Lovelace, Royaume-Uni")
+    assert str(get_locale()) == "en"  # the locale is given back afterwards
+
+
+def test_an_arabic_booklet_cover_reads_right_to_left(app, cases):
+    """Nassima al-Sada's booklet is in Arabic (her person's language in the demo): her
+    name is shaped and set right to left, so a PDF reader, which reads a line from left to
+    right as it is drawn, meets her family name first."""
+    with app.app_context():
+        case = db.session.get(Case, cases["nassima-al-sada"])
+        name = case.translations["ar"]["name"]
+        assert case.person_language == "ar" and name == "نسيمة السادة"
+        LetterFactory(case_id=case.id, kind="solidarity", moderation="approved", body="معك")
+        cover, message = pdf_pages(delivery.solidarity_pdf(case.id))
+    assert cover.split("\n")[0] == " ".join(reversed(name.split()))
+    assert "Ada Lovelace, المتحدة المملكة" in message  # the writer's country, in Arabic

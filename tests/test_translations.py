@@ -350,6 +350,9 @@ READ_ATTRIBUTES = {
     "aria-roledescription",
     "aria-valuetext",
 }
+# Data attributes whose text scripts show or announce (data-msg-*), or a stylesheet shows
+# (data-label, a table cell's heading on a phone).
+READ_DATA_PREFIXES = ("data-msg-", "data-label")
 # ... and these on some elements: a button's words, an option group's name.
 READ_ON = {"input": {"value"}, "optgroup": {"label"}, "option": {"label"}, "track": {"label"}}
 # Text nobody translates. Keep it short: a word here is a word no translator sees.
@@ -422,9 +425,10 @@ class UnmarkedText(HTMLParser):
         if tag in NOT_TEXT_TAGS:
             self.skipping += 1
         attributes = dict(attrs)
-        read = [v for k, v in attrs if k in READ_ATTRIBUTES | READ_ON.get(tag, set())]
+        names = READ_ATTRIBUTES | READ_ON.get(tag, set())
         if tag == "input" and attributes.get("type") not in {"submit", "button", "reset"}:
-            read = [v for k, v in attrs if k in READ_ATTRIBUTES]
+            names = READ_ATTRIBUTES
+        read = [v for k, v in attrs if k in names or k.startswith(READ_DATA_PREFIXES)]
         if tag == "meta" and attributes.get("name") == "description":
             read.append(attributes.get("content"))
         for value in read:
@@ -476,6 +480,8 @@ def test_the_template_check_sees_unmarked_text():
     assert unmarked_words("<input placeholder=\"{{ _('Name') }} ok\">")[0][1] == ["ok"]
     assert unmarked_words('<meta name="description" content="Letters">') == [(1, ["Letters"])]
     assert unmarked_words('<meta name="robots" content="noindex">') == []
+    assert unmarked_words('<td data-label="Who" data-id="x1">') == [(1, ["Who"])]
+    assert unmarked_words("<html data-msg-server=\"{{ _('Sorry') }}\">") == []
     assert unmarked_words('<input type="submit" value="Go"><input type="hidden" value="y">') == [
         (1, ["Go"])
     ]

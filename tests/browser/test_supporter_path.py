@@ -179,7 +179,7 @@ def test_the_whole_path_without_javascript(live, no_js_page):
     expect(page.locator("#appeal-name-error")).to_contain_text("Please tell us your name.")
     fill_appeal(page, email="nojs@example.org")
     page.click("#appeal-form button[type=submit]")
-    expect(page).to_have_url(live.url + CASE + "/thanks/appeal")
+    expect(page).to_have_url(live.url + CASE + "/letters/appeal")  # the thank-you page itself
     expect(page.locator("h1")).to_have_text("Thank you! Please check your inbox.")
     [letter] = stored_letters(live.app)
     assert (letter.email, letter.country, letter.kind) == ("nojs@example.org", "GB", "appeal")

@@ -47,8 +47,9 @@ STAFF_SIDE = (
     "commands.py",
 )
 # ... except in delivery/: the solidarity booklet is printed for the person in their own
-# language (Case.person_language). Its words are those marked in a function of delivery/
-# that switches the language with force_locale(): see supporter_side_in_delivery().
+# language (Case.person_language). Its words are those marked inside a
+# `with force_locale(...)` block of delivery/, or in a function of the same module such a
+# block calls: see supporter_side_in_delivery().
 PRINTED_FOR_THE_PERSON = "delivery/"
 
 
@@ -86,19 +87,28 @@ def marked(tmp_path_factory):
 
 @cache
 def supporter_side_in_delivery():
-    """{path: [(first line, last line)]} of the functions in delivery/ that print in another
-    language (they call force_locale): what they mark is read by the person."""
+    """{path: [(first line, last line)]} of the code in delivery/ that prints in another
+    language: each `with force_locale(...)` block, and each function of the same module
+    such a block calls (solidarity_pdf() -> booklet()). What they mark the person reads."""
     spans = {}
     for path in sorted((ROOT / PRINTED_FOR_THE_PERSON).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {
+            node.name: node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        found = spans.setdefault(str(path.relative_to(ROOT)), [])
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                isinstance(call, ast.Call) and "force_locale" in ast.unparse(call.func)
-                for call in ast.walk(node)
+            if isinstance(node, ast.With) and any(
+                "force_locale" in ast.unparse(item.context_expr) for item in node.items
             ):
-                spans.setdefault(str(path.relative_to(ROOT)), []).append(
-                    (node.lineno, node.end_lineno)
-                )
+                found.append((node.lineno, node.end_lineno))
+                for call in ast.walk(node):
+                    called = isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                    if called and call.func.id in functions:
+                        function = functions[call.func.id]
+                        found.append((function.lineno, function.end_lineno))
     return spans
 
 
@@ -153,6 +163,8 @@ def test_the_extraction_is_the_makefiles(marked):
     assert supporter_side(marked["Send my appeal"])
     assert ("message sent", "messages sent") in marked
     assert "Dashboard" in marked and not supporter_side(marked["Dashboard"])
+    # The booklet's cover is printed in the person's language; the appeals' PDF is not.
+    assert supporter_side(marked["Messages of solidarity from Write for Rights supporters"])
     assert not any(
         path.startswith(("tests/", ".venv/", "node_modules/"))
         for locs in marked.values()

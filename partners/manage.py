@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -211,10 +212,13 @@ def snippet(partner, case, language=None):
     with its own scroll bar. No inline style or script, so it suits a strict CSP too.
     """
     src = current_app.config["BASE_URL"] + embed_path(partner, case.slug, language)
+    # The frame's name, which screen readers announce, is in the frame's language.
+    with force_locale(language or "en"):
+        title = _("Write for %(name)s", name=case.in_language(language or "en").name)
     frame = Markup(
         '<iframe src="{src}" title="{title}" width="100%" height="{height}" loading="lazy" '
         "data-w4r-embed></iframe>"
-    ).format(src=src, title=f"Write for {case.name}", height=FALLBACK_HEIGHT)
+    ).format(src=src, title=title, height=FALLBACK_HEIGHT)
     script = Markup(
         '<script src="{src}" integrity="{integrity}" crossorigin="anonymous" async></script>'
     ).format(src=script_url(), integrity=script_integrity())

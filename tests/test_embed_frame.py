@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from embed_pages import CASE, PAGE, RIVERSIDE, frame_ancestors
 from factories import PartnerFactory
+from flask_babel import force_locale, gettext
 
 import partners
 from extensions import db
@@ -142,10 +143,12 @@ def test_the_snippet_frames_the_form_and_pins_its_script(app, client, partner_id
     with app.app_context():
         case = db.session.scalar(sa.select(Case).filter_by(slug=CASE))
         snippet = partners.snippet(partners.find_partner("riverside"), case, "es")
+        with force_locale("es"):  # the frame's name is in the frame's language
+            title = gettext("Write for %(name)s", name=case.in_language("es").name)
     frame, script = snippet.split("\n")
     assert frame == (
         '<iframe src="http://localhost/embed/riverside/gustavo-gatica?lang=es" '
-        'title="Write for Gustavo Gatica" width="100%" height="900" loading="lazy" '
+        f'title="{title}" width="100%" height="900" loading="lazy" '
         "data-w4r-embed></iframe>"
     )
     assert " style=" not in snippet and not re.search(r" on\w+=", snippet)  # strict-CSP safe

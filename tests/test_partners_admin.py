@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from factories import LetterFactory
+from flask_babel import force_locale, gettext
 from helpers import csrf_from
 
 import partners
@@ -278,8 +279,10 @@ def test_partners_commands_add_list_snippet_rotate_and_remove(app, runner, cases
 
     snippet = runner.invoke(args=["partners", "snippet", "riverside", CASE, "--lang", "es"]).output
     assert snippet.startswith(
-        '<iframe src="http://localhost/embed/riverside/gustavo-gatica?lang=es" title="Write for Gustavo Gatica"'
+        '<iframe src="http://localhost/embed/riverside/gustavo-gatica?lang=es" title="'
     )
+    with app.test_request_context(), force_locale("es"):  # named in the frame's language
+        assert f'title="{gettext("Write for %(name)s", name="Gustavo Gatica")}"' in snippet
     assert 'src="http://localhost/static/js/embed-1.js" integrity="sha384-' in snippet
 
     rotated = runner.invoke(args=["partners", "rotate", "riverside"])

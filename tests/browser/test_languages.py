@@ -301,6 +301,8 @@ def test_a_turkish_partners_frame_is_entirely_in_turkish(site, framing_page, tur
     expect(page.frame_locator("iframe[data-w4r-embed]").locator("#appeal-form")).to_be_visible()
     frame = page.frame(url=re.compile(r"/embed/"))
     assert "lang=tr" in frame.url
+    name = said(site.app, "tr", "Write for %(name)s", name=case_in(site.app, "tr").name)
+    expect(page.locator("iframe[data-w4r-embed]")).to_have_attribute("title", name)
     read.page(frame, "the Turkish frame")
 
     frame.click("#appeal-form button[type=submit]")  # nothing filled in: the errors

@@ -71,7 +71,7 @@ def test_a_mistake_comes_back_in_the_frame_and_the_same_token_still_works(app, f
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "<html" not in html and "Please check 2 things:" in html
-    assert 'id="appeal-problem" role="alert" tabindex="-1" autofocus data-announce' in html
+    assert 'id="appeal-problem" role="alert" tabindex="-1" autofocus>' in html
     assert "Error: </span>Please tell us your name." in html
     assert 'aria-invalid="true"' in html and 'href="#appeal-email"' in html
     assert hidden_value(html, "appeal-form_token") == fields["appeal-form_token"]

@@ -16,17 +16,23 @@
 
   // 5xx answers and network failures are not swapped in (see the htmx-config meta tag),
   // so the form stays as it was, with the supporter's text. Tell them what happened.
-  function formStatus(event) {
+  function requestSource(event) {
     var source = event.detail && event.detail.ctx && event.detail.ctx.sourceElement;
-    var form = source && source.closest ? source.closest("form") : null;
+    return source && source.closest ? source : document.documentElement;
+  }
+
+  function formStatus(event) {
+    var form = requestSource(event).closest("form");
     return form ? form.querySelector("[data-form-status]") : null;
   }
 
+  // The status region (role=status) announces the message itself: not #announcer too,
+  // or a screen reader would say it twice.
   function showProblem(event, message) {
     var status = formStatus(event);
     if (!status) return;
+    status.classList.remove("form-status--busy");
     status.textContent = message;
-    if (announcer()) announcer().textContent = message;
   }
 
   document.addEventListener("htmx:response:error", function (event) {
@@ -41,9 +47,23 @@
       "We could not reach our server. Please check your connection: your text is still here.");
   });
 
+  // Sending the form itself (not the inline email check): the button shows "Sending…"
+  // to the eye, the status region says it to screen readers (the answer replaces it).
   document.addEventListener("htmx:before:request", function (event) {
     var status = formStatus(event);
-    if (status) status.textContent = "";
+    if (!status) return;
+    var sendingForm = requestSource(event).matches("form");
+    status.classList.toggle("form-status--busy", sendingForm);
+    status.textContent = sendingForm ? status.getAttribute("data-sending") : "";
+  });
+
+  // Counters poll only while the tab is seen: a hidden tab's polls are dropped, and the
+  // visibilitychange in their trigger brings the count up to date as it is seen again.
+  document.addEventListener("htmx:before:request", function (event) {
+    var source = requestSource(event);
+    if (document.visibilityState === "hidden" && source.matches("[data-poll-while-visible]")) {
+      event.preventDefault();
+    }
   });
 
   // "Copy link" buttons are shown only where they can work.

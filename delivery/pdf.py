@@ -158,7 +158,7 @@ def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
     ).one()
     heading = plain_text(f"{case.target_title}\n{case.target_address}".strip())
     names = country_names("en")
-    pdf = new_pdf(f"Appeals for {case.name}")
+    pdf = new_pdf(_("Appeals for %(name)s", name=case.name))
     characters = drawable(pdf)
     statement = appeal_rows(case_id).where(Letter.id > after_id).limit(limit)
     if last_id is not None:
@@ -178,7 +178,7 @@ def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
         write(pdf, 6, signature, align=alignment(body))
     if pdf.page == 0:
         pdf.add_page()
-        write(pdf, 6, f"No appeals for {case.name} are ready for delivery.")
+        write(pdf, 6, _("No appeals for %(name)s are ready for delivery.", name=case.name))
     return bytes(pdf.output())
 
 

@@ -77,17 +77,17 @@ def render_for_supporter(email, letter):
 
     language = str(get_locale())
     case = letter.case.in_language(language)
-    context = {"letter": letter, "case": case, "written_on": format_date(letter.created_at)}
+    context = {"letter": letter, "case": case, "written_on": format_date(letter.created_at, "long")}
     if email.template == "confirm":
         context["confirm_url"] = confirm_url(letter)
         context["joined"] = joined_to(letter)  # what else the link confirms
-        context["link_until"] = format_date(link_expiry())
+        context["link_until"] = format_date(link_expiry(), "long")
     elif email.template == "resend":  # one email for all the address's waiting letters
         waiting = unconfirmed_letters(letter.email_key)
         context["links"] = [
             (each.case.in_language(language), confirm_url(each)) for each in waiting
         ]
-        context["link_until"] = format_date(link_expiry())
+        context["link_until"] = format_date(link_expiry(), "long")
     return (
         str(SUBJECTS[email.template] % {"name": case.name}),
         render_template(f"email/{email.template}.txt", **context),

@@ -78,7 +78,7 @@ def test_the_offered_form_is_filled_in_and_one_email_confirms_both_letters(
     assert deliver(mail_app) == (1, 0)
     [message] = smtp.messages
     text = message.get_body(("plain",)).get_content()
-    assert "This link confirms both your letters of" in text
+    assert "This link confirms both letters you wrote on" in text
     assert "your appeal to Chile's National Prosecutor" in text  # no HTML entity
     assert "your message of solidarity to Gustavo Gatica" in text
     assert MESSAGE not in text  # nothing the writer typed

@@ -270,6 +270,13 @@ VALIDATORS = {
 PYTHON_SKIPPED = {"tests", "bench", "tools", "migrations", "node_modules", "deploy"}
 
 
+MARKING = {"_", "_l", "gettext", "lazy_gettext", "ngettext", "lazy_ngettext"}
+
+
+def is_text(node):
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
 def unmarked_text(node):
     """True for an argument that is words written in the code: a string with letters, an
     f-string, or a string put together with + or % or .format()."""
@@ -301,6 +308,10 @@ def messages_read_by_people(tree):
                 arguments = [*node.args[:1], keywords.get("label"), keywords.get("description")]
             elif name in VALIDATORS:
                 arguments = [keywords.get("message")]
+            elif name in MARKING and node.args and not is_text(node.args[0]):
+                # _(f"...") or _("..." % x): no catalog can hold what this translates
+                yield node.lineno, name, node.args[0]
+                continue
             else:
                 continue
             for argument in arguments:
@@ -334,6 +345,8 @@ abort(404)
 name = StringField("Your name", validators=[DataRequired(message="Please tell us your name.")])
 email = EmailField(_l("Email"), validators=[Length(max=200, message=_l("Too long."))])
 flash("Sent to %s" % address)
+title = _(f"Letters for {name}")
+label = _(LABELS[kind])
 """
     found = [
         (line, name)
@@ -347,6 +360,7 @@ flash("Sent to %s" % address)
         (8, "DataRequired"),
         (8, "StringField"),
         (10, "flash"),
+        (11, "_"),
     ]
 
 

@@ -5,6 +5,8 @@ hold no English string of the catalog (tests/no_english.py). The browser tests
 one reads the server's answers, so it is quick enough to cover every language.
 """
 
+import re
+
 import pytest
 from helpers import LETTER, SAME_ORIGIN, filled, hidden_value, rendered, stored
 from no_english import assert_no_english, english_in
@@ -68,3 +70,23 @@ def test_the_check_finds_english(client, cases):
     assert "Send my appeal" in english_in(english, "es")
     with pytest.raises(AssertionError, match="Send my appeal"):
         assert_no_english(english, "es", "the English page")
+
+
+@pytest.mark.parametrize("language", ["es", "ar"])
+def test_every_language_link_leads_to_a_page(client, cases, partner_id, language):
+    """The language switcher and the hreflang alternates of every page of the path, the
+    answers to a posted form included, lead to a page a browser can open (GET): the same
+    page in another language (a refused link is refused in every language)."""
+    broken = set()
+    for name, response in supporter_pages(client, language):
+        fine = {200} | ({response.status_code} if response.request.method == "GET" else set())
+        html = response.get_data(as_text=True)
+        nav = re.search(r'<nav class="languages-nav".*?</nav>', html, re.S)
+        links = re.findall(r'href="([^"]+)"', nav.group(0)) if nav else []
+        links += re.findall(r'<link rel="alternate" hreflang="[^"]+" href="([^"]+)"', html)
+        for link in set(links):
+            path = link.removeprefix("http://localhost")
+            status = client.get(path).status_code
+            if status not in fine:
+                broken.add(f"{name}: {path} answers {status}")
+    assert not broken, "\n".join(sorted(broken))

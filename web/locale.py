@@ -98,13 +98,22 @@ def suggestion(language):
         }
 
 
+# The page whose form a posted answer (its errors, a thank-you, a refused link) answers;
+# a post from no page of its own (a new link asked for) has the home pages instead.
+POSTED_FROM = {"public.submit": "public.case", "public.confirm_post": "public.confirm"}
+
+
 def this_page_in_every_language():
     """[(code, path)]: this page's address in each of the site's languages, for the language
     switcher and the hreflang alternates; the home pages for a page that has no address of
-    its own (an error); none on the staff side, which is in English only."""
+    its own (an error); the form's page for the answer to a form (a GET of the address a
+    form posts to would be refused); none on the staff side, which is in English only."""
     if request.blueprint in STAFF_BLUEPRINTS:
         return []
     endpoint, args = request.endpoint, dict(request.view_args or {})
+    if request.method == "POST":  # a posted form's answer has no address: the form's page
+        endpoint = POSTED_FROM.get(endpoint)
+        args.pop("kind", None)
     in_languages = endpoint and (
         endpoint.startswith("embed.") or current_app.url_map.is_endpoint_expecting(endpoint, "lang")
     )

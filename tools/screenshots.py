@@ -21,13 +21,28 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 PAGES = {
     "home": "/",
     "case": "/cases/gustavo-gatica",
-    "case-ar": "/cases/nassima-al-sada?lang=ar",
     "thanks": "/cases/gustavo-gatica/thanks/appeal",
     "confirm-invalid": "/confirm/not-a-token",
     "confirmed": "/cases/gustavo-gatica/confirmed",
     "privacy": "/privacy",
     "not-found": "/nowhere",
 }
+# The language is in the address (English has none): each other language's main pages,
+# Arabic (right to left) in full.
+for code in ("es", "fr", "tr", "ar"):
+    PAGES[f"home-{code}"] = f"/{code}/"
+    PAGES[f"case-{code}"] = f"/{code}/cases/gustavo-gatica"
+PAGES.update(
+    {
+        "case-ar-nassima": "/ar/cases/nassima-al-sada",
+        "thanks-ar": "/ar/cases/nassima-al-sada/thanks/appeal",
+        "confirm-invalid-ar": "/ar/confirm/not-a-token",
+        "privacy-ar": "/ar/privacy",
+        "not-found-ar": "/ar/nowhere",
+    }
+)
+# The forms with their errors and their thank-you panel, as htmx shows them, per language.
+FORM_PAGES = {"": "/cases/gustavo-gatica", "-ar": "/ar/cases/nassima-al-sada"}
 STAFF_PAGES = {
     "admin-sign-in": "/admin/sign-in",
     "admin-queue": "/admin/queue",
@@ -57,6 +72,23 @@ def staff_pages(page, base, out, width_name):
     page.context.clear_cookies()
 
 
+def form_pages(page, url, out, suffix):
+    """The appeal form with its inline errors, and the thank-you panel that replaces the
+    solidarity form once it is sent."""
+    page.goto(url + "#appeal")
+    page.click("#appeal-form button[type=submit]")
+    page.wait_for_selector("#appeal-problem")
+    page.screenshot(path=out / f"case-errors{suffix}.png", full_page=True)
+    page.fill("#solidarity-body", "Stay strong.")
+    page.fill("#solidarity-name", "Ana")
+    page.fill("#solidarity-email", "ana@example.org")
+    page.select_option("#solidarity-country", "CL")
+    page.check("#solidarity-consent_privacy")
+    page.click("#solidarity-form button[type=submit]")
+    page.wait_for_selector("#solidarity-thanks")
+    page.locator("#solidarity-thanks").screenshot(path=out / f"thanks-panel{suffix}.png")
+
+
 def main(base, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,22 +99,13 @@ def main(base, out):
             for name, path in PAGES.items():
                 page.goto(base + path)
                 page.screenshot(path=out / f"{name}-{width_name}.png", full_page=True)
-            # The form with its inline errors, as htmx shows them.
-            page.goto(base + "/cases/gustavo-gatica#appeal")
-            page.click("#appeal-form button[type=submit]")
-            page.wait_for_selector("#appeal-problem")
-            page.screenshot(path=out / f"case-errors-{width_name}.png", full_page=True)
-            # The thank-you panel that replaces the form.
-            page.fill("#solidarity-body", "Stay strong.")
-            page.fill("#solidarity-name", "Ana")
-            page.fill("#solidarity-email", "ana@example.org")
-            page.select_option("#solidarity-country", "CL")
-            page.check("#solidarity-consent_privacy")
-            page.click("#solidarity-form button[type=submit]")
-            page.wait_for_selector("#solidarity-thanks")
-            page.locator("#solidarity-thanks").screenshot(
-                path=out / f"thanks-panel-{width_name}.png"
-            )
+            for suffix, path in FORM_PAGES.items():
+                form_pages(page, base + path, out, f"{suffix}-{width_name}")
+            # / offers a browser's own language (here Spanish) above the page.
+            page.set_extra_http_headers({"Accept-Language": "es"})
+            page.goto(base + "/")
+            page.screenshot(path=out / f"home-suggests-es-{width_name}.png", full_page=True)
+            page.set_extra_http_headers({})
             if os.environ.get("STAFF_EMAIL"):
                 staff_pages(page, base, out, width_name)
             page.close()

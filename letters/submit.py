@@ -49,23 +49,12 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
         joins = joinable(letter.get("follow_up"), case_id, kind, email.lower())
     letters, outbox = Letter.__table__, Outbox.__table__
     connection = db.session.connection()
+    values = stored_values(letter, case_id, partner_id)
     letter_id = connection.execute(
         letters.insert()
         .values(
-            case_id=case_id,
-            kind=kind,
-            body=body,
-            name=letter["name"],
-            email=email,
-            email_key=email.lower(),
-            country=letter["country"],
-            city=letter["city"],
-            language=letter["language"],
-            locale=str(get_locale() or "en"),
+            **values,
             confirm_with_id=joins,
-            consent_privacy=True,
-            consent_contact=letter["consent_contact"],
-            partner_id=partner_id,
             fingerprint=fingerprint,
             flags=",".join(found),
             flagged=bool(found),
@@ -84,6 +73,25 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
         )
     db.session.commit()
     return letter_id
+
+
+def stored_values(letter, case_id, partner_id):
+    """The letters row's columns that come from the form and the request."""
+    return {
+        "case_id": case_id,
+        "kind": letter["kind"],
+        "body": letter["body"],
+        "name": letter["name"],
+        "email": letter["email"],
+        "email_key": letter["email"].lower(),
+        "country": letter["country"],
+        "city": letter["city"],
+        "language": letter["language"],
+        "locale": str(get_locale() or "en"),  # the page's language: its emails' language
+        "consent_privacy": True,
+        "consent_contact": letter["consent_contact"],
+        "partner_id": partner_id,
+    }
 
 
 def joinable(token, case_id, kind, email_key):

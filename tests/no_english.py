@@ -66,6 +66,11 @@ def english_messages(language):
     """{English message: (its longest word, its regex)} for the messages a page in `language` must not show."""
     with open(CATALOGS / language / "LC_MESSAGES" / "messages.po", "rb") as po:
         catalog = read_po(po)
+    # What the language's own translations write: a message found there ("messages",
+    # "Error:" in French) is a word of that language too, not English on its page.
+    own = " ".join(
+        " ".join(m.string) if isinstance(m.string, tuple) else m.string for m in catalog if m.id
+    )
     messages = {}
     for message in catalog:
         if not message.id:
@@ -76,9 +81,14 @@ def english_messages(language):
             continue  # the same in both languages: a name
         for msgid in ids:
             words, regex = message_pattern(msgid)
-            if long_enough(words):
-                longest = max(re.findall(r"\w+", words), key=len)  # a quick test before the regex
-                messages[msgid] = (longest, re.compile(regex))
+            if not long_enough(words):
+                continue
+            longest = max(
+                re.findall(r"\w+", words), key=len, default=""
+            )  # a quick test before the regex
+            regex = re.compile(regex)
+            if not (longest in own and regex.search(own)):
+                messages[msgid] = (longest, regex)
     return messages
 
 

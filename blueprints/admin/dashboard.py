@@ -2,7 +2,7 @@
 
 from babel.numbers import format_compact_decimal
 from flask import flash, redirect, render_template, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import format_number, get_locale, ngettext
 
 from blueprints.admin import admin_only, bp
 from models import utcnow
@@ -23,7 +23,10 @@ def retry_dead():
     count = dashboard.retry_dead_emails()
     flash(
         ngettext(
-            "%(num)d dead email is queued again.", "%(num)d dead emails are queued again.", count
+            "%(count)s dead email is queued again.",
+            "%(count)s dead emails are queued again.",
+            count,
+            count=format_number(count),
         )
     )
     return redirect(url_for("admin.dashboard"), 303)

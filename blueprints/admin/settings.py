@@ -15,8 +15,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from blueprints.admin import admin_only, bp
 from extensions import db
@@ -219,7 +219,10 @@ def settings_words(language):
         return render_settings(422, words=shown, focus=f"words-{language}")
     if word_lists.save_words(language, words):
         saved = ngettext(
-            "Word list saved: %(num)d entry.", "Word list saved: %(num)d entries.", len(words)
+            "Word list saved: %(count)s entry.",
+            "Word list saved: %(count)s entries.",
+            len(words),
+            count=format_number(len(words)),
         )
         flash(saved + " " + when_letters_see_it(), f"words-{language}")
     else:

@@ -57,6 +57,16 @@
     status.textContent = sendingForm ? status.getAttribute("data-sending") : "";
   });
 
+  // An answer that left the form in place without a problem to tell (a 204, a cancelled
+  // request): "Sending…" is over.
+  document.addEventListener("htmx:finally:request", function (event) {
+    var status = formStatus(event);
+    if (status && status.classList.contains("form-status--busy")) {
+      status.classList.remove("form-status--busy");
+      status.textContent = "";
+    }
+  });
+
   // Counters poll only while the tab is seen: a hidden tab's polls are dropped, and the
   // visibilitychange in their trigger brings the count up to date as it is seen again.
   document.addEventListener("htmx:before:request", function (event) {

@@ -7,12 +7,14 @@ The screenshots test saves its PNGs under pytest's temporary folder (its path is
 and kept with --basetemp): look at them after a change to the layout."""
 
 import time
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 import letters
+import partners
 from extensions import db
 from models import Case
 
@@ -118,7 +120,7 @@ def test_the_inline_email_check_does_not_say_sending(live, page):
 def test_counters_do_not_poll_while_the_tab_is_hidden(live, page):
     page.goto(live.url + CASE)
     polls = counter_requests(page)
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(2500)
     assert polls, "the counter polls every second while the page is seen"
     set_visibility(page, "hidden")
     page.wait_for_timeout(300)  # a poll already on its way may still land
@@ -269,3 +271,26 @@ def test_screenshots_of_the_arabic_and_spanish_pages(live, browser, tmp_path_fac
     shoot(desktop, "es-case-errors-1280")
     desktop.close()
     assert len(list(out.glob("*.png"))) == 9
+
+
+def test_an_arabic_partner_frame_mirrors_and_its_summary_follows_the_heading_order(
+    live, page, tmp_path_factory
+):
+    """The frame's own page (a partner frames it; opened here directly, as its layout is
+    the same): right to left, and the error summary an h3 under the panel's h2."""
+    with live.app.app_context():
+        partners.add_partner("riverside", "Riverside School", ["https://partner.example"])
+    page.goto(live.url + "/embed/riverside/nassima-al-sada?lang=ar")
+    assert page.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
+    page.click("#appeal-form button[type=submit]")
+    expect(page.locator("#appeal-problem h3")).to_have_count(1)
+    levels = page.evaluate(
+        """() => [...document.querySelectorAll('h1, h2, h3, h4')]
+            .map(heading => Number(heading.tagName[1]))"""
+    )
+    assert levels[0] == 1
+    assert all(later <= earlier + 1 for earlier, later in pairwise(levels))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    out = tmp_path_factory.mktemp("screenshots")
+    page.screenshot(path=out / "ar-frame-errors-390.png", full_page=True)
+    print(f"screenshot in {out}")

@@ -74,6 +74,12 @@ def test_a_text_not_yet_translated_is_english_marked_so(admin, client, cases):
     assert 'lang="en"' in element_with(page, "A student who was jailed")  # the summary
     assert 'lang="en"' in element_with(page, "Release Ana now.")  # the ask
     assert "Not yet translated: this text is shown in English." in page
+    # Inside a French sentence, the English title is isolated and said to be English.
+    assert re.search(
+        r'<h2 id="appeal-heading">[^<]*<bdi lang="en" dir="ltr">Chile&#39;s Minister of Justice</bdi></h2>',
+        page,
+    )
+    assert re.search(r'<h2 id="solidarity-heading">[^<]*Ana Exemple[^<]*</h2>', page)
     # The home page's card marks the English summary too, not the French name.
     home = text(client.get("/fr/"))
     assert 'lang="en"' in element_with(home, "A student who was jailed")

@@ -197,6 +197,8 @@ def test_the_whole_path_in_the_supporters_language(site, page, no_js_page, langu
         expect(page).to_have_url(re.compile(rf"{site.url}/{language}/cases/{CASE}/"))
         expect(page.locator("h1")).to_have_text(thanks)
     read.page(page, "the thank-you panel")
+    copy = page.locator("#appeal-thanks [data-copy]")  # it needs JavaScript to work
+    expect(copy).to_be_visible() if javascript else expect(copy).to_be_hidden()
 
     # The message of solidarity is offered with the details already there: one more line
     # to write, and the same email confirms both letters.

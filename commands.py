@@ -5,6 +5,7 @@ import os
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import ngettext
 
 import partners
 from cases.demo import ADDRESS_TBC, demo_cases, fill_in
@@ -74,7 +75,10 @@ def outbox_status():
 @outbox_group.command("retry-dead")
 def outbox_retry_dead():
     """Try every dead email again, from the first attempt."""
-    click.echo(f"{outbox.retry_dead()} dead email(s) queued again.")
+    count = outbox.retry_dead()
+    click.echo(
+        ngettext("%(num)d dead email queued again.", "%(num)d dead emails queued again.", count)
+    )
 
 
 @click.command("create-admin")

@@ -96,7 +96,7 @@ def test_after_the_last_attempt_an_email_is_dead_and_operators_can_retry_it(
     status = runner.invoke(args=["outbox", "status"])
     assert "dead: 1" in status.output and "pending: 0" in status.output
     assert "Connection refused" in status.output or "111" in status.output
-    assert "1 dead email(s) queued again." in runner.invoke(args=["outbox", "retry-dead"]).output
+    assert "1 dead email queued again." in runner.invoke(args=["outbox", "retry-dead"]).output
     [row] = emails(app)
     assert (row.state, row.attempts) == ("pending", 0)
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from case_admin import create, events, fields_of, find, post, text
 
+from cases import demo
 from cases.demo import CASES, demo_texts
 from extensions import db
 from models import Case
@@ -253,3 +254,21 @@ def test_seed_fills_in_missing_translations_and_keeps_staff_edits(app, admin, ru
     assert "fr" not in gustavo_case.appeal_templates
     again = runner.invoke(args=["seed"])
     assert "filled in" not in again.output
+
+
+def test_seed_works_before_the_translations_arrive_and_takes_each_one_after(
+    app, runner, monkeypatch, tmp_path
+):
+    files = demo.TEXTS_FOLDER
+    monkeypatch.setattr(demo, "TEXTS_FOLDER", tmp_path)  # no translator has delivered yet
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert "4 case(s) added, 0 already there; languages besides English: none." in first.output
+    assert find(app, "germain-rukuki").translations == {}
+    (tmp_path / "es.json").write_text((files / "es.json").read_text(encoding="utf-8"))
+    second = runner.invoke(args=["seed"])
+    assert "languages besides English: es." in second.output
+    assert "germain-rukuki: filled in 7 missing:" in second.output  # six texts and the letter
+    germain = find(app, "germain-rukuki")
+    assert germain.translations["es"]["name"] == demo_texts()["es"]["germain-rukuki"]["name"]
+    assert set(germain.appeal_templates) == {"en", "fr", "es"}

@@ -81,6 +81,8 @@ def test_a_text_not_yet_translated_is_english_marked_so(admin, client, cases):
         page,
     )
     assert re.search(r'<h2 id="solidarity-heading">[^<]*Ana Exemple[^<]*</h2>', page)
+    prompt = '<p class="hint" id="solidarity-body-hint"><bdi lang="en" dir="ltr">Tell Ana she is'
+    assert prompt in page
     # The home page's card marks the English summary too, not the French name.
     home = text(client.get("/fr/"))
     assert 'lang="en"' in element_with(home, "A student who was jailed")

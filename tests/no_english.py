@@ -137,10 +137,34 @@ def english_in(page, language):
     )
 
 
-def assert_no_english(page, language, where):
+def case_in_english(case, language):
+    """The English texts of a case (models.TRANSLATED_FIELDS, its name aside: a person's
+    name) that staff have translated into `language`, a paragraph's opening each: a page in
+    `language` shows the translations instead. (An untranslated text is shown in English
+    by design, marked lang="en".)"""
+    from models import TRANSLATED_FIELDS
+
+    translated = (case.translations or {}).get(language, {})
+    openings = []
+    for field in TRANSLATED_FIELDS:
+        english = getattr(case, field) or ""
+        if field == "name" or not translated.get(field) or translated[field] == english:
+            continue
+        openings += [" ".join(p.split())[:60] for p in english.split("\n") if len(p) > 20]
+    return openings
+
+
+def english_in_case_texts(page, openings):
+    """The openings of `case_in_english()` that `page` shows."""
+    text = readable_text(page)
+    return [opening for opening in openings if opening in text]
+
+
+def assert_no_english(page, language, where, case_texts=()):
     """Fail, listing every English message found, when `page` shows any: the list says which
-    strings the `language` catalog still lacks (or which text is not marked)."""
-    found = english_in(page, language)
+    strings the `language` catalog still lacks (or which text is not marked); and any of a
+    case's English `case_texts` (case_in_english) the page shows."""
+    found = english_in(page, language) + english_in_case_texts(page, case_texts)
     assert not found, (
         f"{where} ({language}) shows {len(found)} English string(s) of the catalog:\n  "
         + "\n  ".join(found)

@@ -1,12 +1,15 @@
 """What the server renders for screen readers and for the counters (issue 13): the error
-summary's heading follows the page's heading order, and a closed case's counter has
-nothing to poll with. Browser tests: tests/browser/test_rtl_and_announcements.py."""
+summary's heading follows the page's heading order, a closed case's counter has nothing
+to poll with, and counters write numbers as the page's locale does. Browser tests:
+tests/browser/test_rtl_and_announcements.py."""
 
 import re
 from itertools import pairwise
 from types import SimpleNamespace
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
+from factories import CaseCounterFactory
 from flask import render_template
 from werkzeug.datastructures import MultiDict
 
@@ -62,3 +65,14 @@ def test_a_closed_cases_counter_does_not_poll(app, client, cases):
         html = client.get(path).get_data(as_text=True)
         counter = html[html.index('id="case-counter"') :].split(">", 1)[0]
         assert "data-hx-" not in counter, path
+
+
+def test_counters_write_numbers_as_the_pages_locale_does(app, client, cases):
+    with app.app_context():
+        CaseCounterFactory(case_id=cases[CASE], count=12345)
+    for language, figure in (("es", "12.345"), ("fr", "12\u202f345"), ("ar", "12,345")):
+        assert figure == format_decimal(12345, locale=language)  # Babel's, from CLDR
+        case = client.get(f"/{language}/cases/{CASE}/count").get_data(as_text=True)
+        assert f"<strong data-count>{figure}</strong>" in case, language
+        total = client.get(f"/{language}/count").get_data(as_text=True)
+        assert f"<strong data-count>{figure}</strong>" in total, language

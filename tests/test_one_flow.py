@@ -290,3 +290,16 @@ def test_a_message_sent_while_the_appeal_is_confirmed_is_never_left_waiting(app,
         else:
             assert message.status == "unconfirmed" and message.id in emails
     assert all(row.status == "confirmed" for row in rows if row.kind == "appeal")
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["no-js", "htmx"])
+def test_a_mistake_in_the_offered_form_keeps_it_joined(app, cases, htmx):
+    client = app.test_client()
+    _answer, offered = send_appeal(Supporter(client))
+    refused = send_offered(client, offered, htmx=htmx, body="")
+    assert refused.status_code == 422
+    again = form_values(refused.get_data(as_text=True), "solidarity-form")
+    assert again["solidarity-follow_up"] == offered["solidarity-follow_up"]
+    send_offered(client, again, htmx=htmx)
+    appeal, solidarity = stored(app)
+    assert solidarity.confirm_with_id == appeal.id and len(stored(app, Outbox)) == 1

@@ -8,11 +8,13 @@ one reads the server's answers, so it is quick enough to cover every language.
 import re
 
 import pytest
+import sqlalchemy as sa
 from helpers import LETTER, SAME_ORIGIN, filled, hidden_value, rendered, stored
-from no_english import assert_no_english, english_in
+from no_english import assert_no_english, case_in_english, english_in, english_in_case_texts
 
 from config import Config
-from models import Outbox
+from extensions import db
+from models import Case, Outbox
 
 CASE = "gustavo-gatica"
 OTHER_LANGUAGES = [code for code in Config.LANGUAGES if code != "en"]
@@ -46,6 +48,10 @@ def supporter_pages(client, language):
 def test_every_supporter_page_and_email_is_in_the_language(
     app, client, cases, partner_id, language
 ):
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).filter_by(slug=CASE))
+        case_texts = case_in_english(case, language)
+    assert case_texts, f"the demo case has no texts in {language}"
     found = []
     for name, response in supporter_pages(client, language):
         assert response.status_code < 500, f"{name}: {response.status_code}"
@@ -53,6 +59,7 @@ def test_every_supporter_page_and_email_is_in_the_language(
         if "<html" in html:  # a whole page, not an htmx fragment
             assert f'lang="{language}"' in html, f"{name} does not say it is in {language}"
         found += [f"{name}: {run}" for run in english_in(html, language)]
+        found += [f"{name}: {text}" for text in english_in_case_texts(html, case_texts)]
     emails = stored(app, Outbox)
     assert emails, "no confirmation email was queued"
     for email in emails:

@@ -335,6 +335,11 @@ def test_a_turkish_partners_frame_is_entirely_in_turkish(site, framing_page, tur
         email_in(site, email_to(site, address), read, case_in(site.app, "tr")), site.url
     )
     assert "/confirm/" in link
+    page.goto(link)  # the email's link opens the site itself, in Turkish
+    read.page(page, "the Turkish confirm page")
+    page.click("main form button[type=submit]")
+    expect(page).to_have_url(f"{site.url}/tr/cases/{CASE}/confirmed")
+    read.page(page, "the Turkish confirmed page")
     read.done()
 
 

@@ -20,16 +20,6 @@ BODY_MAX = {"appeal": 5000, "solidarity": 1000}
 KINDS = ("appeal", "solidarity")
 MODERATION_STATES = ("pending", "approved", "rejected")
 ROLES = ("moderator", "admin")
-# A case's texts that staff may write in each language (Case.translations).
-TRANSLATED_FIELDS = (
-    "name",
-    "summary",
-    "story",
-    "ask",
-    "target_title",
-    "solidarity_prompt",
-    "photo_alt",
-)
 COUNTER_SHARDS = 8  # spreads the hot counter row so confirmations don't queue on one lock
 
 
@@ -60,11 +50,10 @@ class Case(db.Model):
     sort_order: Mapped[int] = mapped_column(default=0)
     photo: Mapped[str | None] = mapped_column(sa.String(200))
     photo_alt: Mapped[str] = mapped_column(sa.String(300), default="")
-    # The texts above (TRANSLATED_FIELDS) in other languages than the default (English):
+    # Texts above (cases.languages.TRANSLATED_FIELDS) in other languages than English:
     # {"es": {"name": "...", "summary": "...", ...}}. A missing text falls back to English.
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
-    # The person's language (the solidarity booklet's cover and headings) and the
-    # official's (whose letter template is offered beside the page's language).
+    # The languages of the person (the solidarity booklet) and the official (their letter).
     person_language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
     target_language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -77,32 +66,15 @@ class Case(db.Model):
         return "".join(w[0] for w in words[:2]).upper()
 
     def in_language(self, language):
-        """The case as a page in `language` shows it (CaseInLanguage)."""
+        """The case as a page in `language` shows it (cases.languages.CaseInLanguage)."""
+        from cases.languages import CaseInLanguage  # it reads this module's Case
+
         return CaseInLanguage(self, language)
 
     def template_for(self, language):
         """The appeal text in `language`, else English, else any language there is."""
         templates = self.appeal_templates or {}
         return templates.get(language) or templates.get("en") or next(iter(templates.values()), "")
-
-
-class CaseInLanguage:
-    """A case read in one language: each of TRANSLATED_FIELDS in that language where staff
-    wrote it, else in English (the case's own columns); every other attribute is the
-    case's. lang_of(field) tells which language a text is in, for its `lang` attribute."""
-
-    def __init__(self, case, language):
-        self.case = case
-        self.language = language
-        self.texts = (case.translations or {}).get(language) or {}
-
-    def __getattr__(self, name):
-        if name in TRANSLATED_FIELDS and self.texts.get(name):
-            return self.texts[name]
-        return getattr(self.case, name)
-
-    def lang_of(self, field):
-        return self.language if self.texts.get(field) else "en"
 
 
 class Letter(db.Model):
@@ -187,11 +159,8 @@ class Letter(db.Model):
 
 
 class CaseCounter(db.Model):
-    """Confirmed, counted letters per case, split over a few rows (shards).
-
-    Reading a count sums at most COUNTER_SHARDS small rows, so its cost does not
-    grow with the number of letters stored.
-    """
+    """Confirmed, counted letters per case over a few rows (shards): reading a count sums
+    at most COUNTER_SHARDS small rows, whatever the number of letters stored."""
 
     __tablename__ = "case_counters"
 
@@ -274,11 +243,8 @@ class Partner(db.Model):
 
 
 class UsedFormToken(db.Model):
-    """A partner embed's single-use form token that has been spent (replays are refused).
-
-    In the database, so every app server sees it; kept until the token would have
-    expired anyway, then purged.
-    """
+    """A partner embed's spent single-use form token (replays are refused): in the database
+    so every app server sees it, kept until the token would have expired, then purged."""
 
     __tablename__ = "used_form_tokens"
     __table_args__ = (sa.Index("ix_used_form_tokens_expires_at", "expires_at"),)

@@ -1,7 +1,7 @@
 """The demo edition: four cases from the campaign's facts, with texts written for the site.
 
 The English texts are here; the other languages' are in demo_texts/<language>.json
-(per case: the texts of models.TRANSLATED_FIELDS and its "appeal_template"), loaded
+(per case: the texts of cases.languages.TRANSLATED_FIELDS and its "appeal_template"), loaded
 from whichever files are there. Officials are named by title only, and their postal
 addresses are left for campaign staff to confirm: the demo never invents a real-looking
 address.
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from cases.languages import TRANSLATED_FIELDS
 from extensions import db
-from models import TRANSLATED_FIELDS, AuditEvent, Case
+from models import AuditEvent, Case
 
 ADDRESS_TBC = "Postal address to be confirmed by campaign staff."
 TEXTS_FOLDER = Path(__file__).resolve().parent / "demo_texts"

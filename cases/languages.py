@@ -1,7 +1,7 @@
 """Which of a case's texts staff have written in each language, for the case list and form.
 
 A language is complete when it has every text the case has in English: the translated
-fields (models.TRANSLATED_FIELDS) and the appeal letter. An English text left empty (no
+fields (TRANSLATED_FIELDS) and the appeal letter. An English text left empty (no
 photo description for a case without a photo) is not asked for in other languages.
 """
 
@@ -12,7 +12,16 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from models import TRANSLATED_FIELDS
+# A case's texts that staff may write in each language (Case.translations).
+TRANSLATED_FIELDS = (
+    "name",
+    "summary",
+    "story",
+    "ask",
+    "target_title",
+    "solidarity_prompt",
+    "photo_alt",
+)
 
 # Short names of the texts, for "missing: story, ask".
 TEXT_NAMES = {
@@ -77,3 +86,22 @@ def language_status(case, code):
 def completeness(case):
     """A LanguageStatus for each of the site's languages besides English."""
     return [language_status(case, code) for code in other_languages()]
+
+
+class CaseInLanguage:
+    """A case read in one language: each of TRANSLATED_FIELDS in that language where staff
+    wrote it, else in English (the case's own columns); every other attribute is the
+    case's. lang_of(field) tells which language a text is in, for its `lang` attribute."""
+
+    def __init__(self, case, language):
+        self.case = case
+        self.language = language
+        self.texts = (case.translations or {}).get(language) or {}
+
+    def __getattr__(self, name):
+        if name in TRANSLATED_FIELDS and self.texts.get(name):
+            return self.texts[name]
+        return getattr(self.case, name)
+
+    def lang_of(self, field):
+        return self.language if self.texts.get(field) else "en"

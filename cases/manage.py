@@ -8,8 +8,9 @@ change fails, and a replaced or removed one is deleted once the change is commit
 import sqlalchemy as sa
 
 from cases import photos
+from cases.languages import TRANSLATED_FIELDS
 from extensions import begin_write, db
-from models import TRANSLATED_FIELDS, Case
+from models import Case
 from staff import audit
 from web import caching
 

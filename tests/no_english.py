@@ -138,11 +138,11 @@ def english_in(page, language):
 
 
 def case_in_english(case, language):
-    """The English texts of a case (models.TRANSLATED_FIELDS, its name aside: a person's
+    """The English texts of a case (cases.languages.TRANSLATED_FIELDS, its name aside: a person's
     name) that staff have translated into `language`, a paragraph's opening each: a page in
     `language` shows the translations instead. (An untranslated text is shown in English
     by design, marked lang="en".)"""
-    from models import TRANSLATED_FIELDS
+    from cases.languages import TRANSLATED_FIELDS
 
     translated = (case.translations or {}).get(language, {})
     openings = []

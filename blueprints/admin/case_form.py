@@ -1,7 +1,7 @@
 """The case form: every field of a case, with its checks, and its texts per language.
 
 English is the case's own columns and is required; for each other language of LANGUAGES
-the form has the texts of models.TRANSLATED_FIELDS (stored in Case.translations) and the
+the form has the texts of cases.languages.TRANSLATED_FIELDS (stored in Case.translations) and the
 appeal letter (Case.appeal_templates), each optional: a text left empty is "not yet
 translated" and public pages show the English one. Its checks read the database (a web
 address no other case uses) and the photo upload (cases/photos.py), so a form that
@@ -31,10 +31,10 @@ from wtforms.validators import (
 )
 
 from cases import photos
-from cases.languages import display_name, language_status, other_languages
+from cases.languages import TRANSLATED_FIELDS, display_name, language_status, other_languages
 from extensions import db
 from letters.forms import country_names, no_control_characters, single_line
-from models import BODY_MAX, TRANSLATED_FIELDS, Case
+from models import BODY_MAX, Case
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The case's plain columns that the form edits (the appeal letters and photo come apart).

@@ -10,21 +10,10 @@ from babel import Locale
 from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import AnyConverter
 
 STAFF_BLUEPRINTS = ("admin", "auth")
 DEFAULT = "en"  # at the URLs without a language, and what a missing translation falls back to
-
-
-class LanguageConverter(BaseConverter):
-    """`<lang:lang>` in a rule: one of the site's languages (LANGUAGES), else no match (404)."""
-
-    regex = "[a-z]{2,3}(?:-[A-Za-z]{2,4})?"
-
-    def to_python(self, value):
-        if value not in current_app.config["LANGUAGES"]:
-            raise ValidationError()
-        return value
 
 
 def route(bp, rule, **options):
@@ -124,6 +113,17 @@ def this_page_in_every_language():
     ]
 
 
+def language_converter(languages):
+    """The `<lang:...>` URL converter: one of `languages` (Werkzeug's `any`), else the rule
+    does not match (404)."""
+
+    class LanguageConverter(AnyConverter):
+        def __init__(self, url_map):
+            super().__init__(url_map, *languages)
+
+    return LanguageConverter
+
+
 def register(app):
-    app.url_map.converters["lang"] = LanguageConverter
+    app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])
     app.url_defaults(add_language)

@@ -63,13 +63,13 @@ NOT_FROM_THE_FORM = _l(
     "so nothing was sent. Please use the form below."
 )
 FORM_EXPIRED = _l(
-    "This form had expired, so nothing was sent. We have refreshed it: please press Send again."
+    "This form had expired, so nothing was sent. We have refreshed it: please send it again."
 )
 FORM_INVALID = _l(
-    "We could not check this form, so nothing was sent. We have refreshed it: please press Send again."
+    "We could not check this form, so nothing was sent. We have refreshed it: please send it again."
 )
 ALREADY_SENT = _l(
-    "This form was already sent, so nothing more was sent. To send another letter, press Send again."
+    "This form was already sent, so nothing more was sent. To send another letter, please send it again."
 )
 
 

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 FROM_ANOTHER_SITE = _l(
     "For your safety we only take letters sent from this site's own form, and this one came "
-    "from another site, so nothing was sent. Please read it below, and press Send if it says "
+    "from another site, so nothing was sent. Please read it below, and send it if it says "
     "what you want to say."
 )
 

@@ -105,3 +105,11 @@ class CaseInLanguage:
 
     def lang_of(self, field):
         return self.language if self.texts.get(field) else "en"
+
+    @property
+    def address_confirmed(self):
+        """Whether staff entered the official's postal address: the demo cases carry a
+        placeholder (in English, for staff) that public pages say in their own language."""
+        from cases.demo import ADDRESS_TBC  # cases.demo reads this module
+
+        return self.case.target_address not in ("", ADDRESS_TBC)

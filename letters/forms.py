@@ -154,7 +154,7 @@ def body_length(form, field):
     """The message's limit depends on its kind (appeals are longer)."""
     limit = BODY_MAX[form.kind]
     if field.data and len(field.data) > limit:
-        raise ValidationError(_l("Please keep it under %(max)d characters.", max=limit))
+        raise ValidationError(_l("Please keep it to %(max)d characters or fewer.", max=limit))
 
 
 # A language tag as the case's templates name them ("en", "pt-BR"); \Z, as $ allows a "\n".
@@ -177,7 +177,9 @@ class LetterForm(FlaskForm):
         filters=[strip],
         validators=[
             DataRequired(_l("Please tell us your name.")),
-            Length(max=NAME_MAX, message=_l("Please keep your name under %(max)d characters.")),
+            Length(
+                max=NAME_MAX, message=_l("Please keep your name to %(max)d characters or fewer.")
+            ),
             single_line,
             only_a_name,
         ],
@@ -203,7 +205,9 @@ class LetterForm(FlaskForm):
         default="",  # optional: a post may leave it out
         filters=[strip],
         validators=[
-            Length(max=CITY_MAX, message=_l("Please keep the city under %(max)d characters.")),
+            Length(
+                max=CITY_MAX, message=_l("Please keep the city to %(max)d characters or fewer.")
+            ),
             single_line,
         ],
     )

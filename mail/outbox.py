@@ -37,9 +37,6 @@ SUBJECTS = {
     "confirm": _l("Please confirm your letter for %(name)s"),
     "repeat": _l("You have already written for %(name)s"),
     "resend": _l("Your new confirmation link"),
-    "staff_invite": _l("You are invited to the Write for Rights staff pages"),
-    "staff_reset": _l("Choose a new password for the Write for Rights staff pages"),
-    "staff_lockout": _l("Wrong passwords for your Write for Rights staff account"),
 }
 
 
@@ -53,11 +50,12 @@ def render(email):
     """
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         if email.letter_id is None:  # to a staff member (staff/links.py, staff/lockout.py)
+            from staff.emails import SUBJECTS as STAFF_SUBJECTS
             from staff.emails import staff_context
 
             context = staff_context(email)
             return (
-                str(SUBJECTS[email.template]),
+                str(STAFF_SUBJECTS[email.template]),
                 render_template(f"email/{email.template}.txt", **context),
                 render_template(f"email/{email.template}.html", **context),
             )

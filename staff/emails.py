@@ -8,6 +8,13 @@ from extensions import db
 from models import StaffLink, StaffUser
 from staff import links, lockout
 
+# Staff emails are in English, like the staff pages (their words are marked all the same).
+SUBJECTS = {
+    "staff_invite": _l("You are invited to the Write for Rights staff pages"),
+    "staff_reset": _l("Choose a new password for the Write for Rights staff pages"),
+    "staff_lockout": _l("Wrong passwords for your Write for Rights staff account"),
+}
+
 # A role as the invitation names it: "as a moderator", "as an admin".
 ROLE_NAMES = {"moderator": _l("a moderator"), "admin": _l("an admin")}
 

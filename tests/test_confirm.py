@@ -65,7 +65,7 @@ def test_confirmation_email_has_both_parts_and_a_working_link(
     text = smtp.body(message, "plain")
     html = smtp.body(message, "html")
     assert text.startswith("Hello,") and "Ada" not in text  # nothing the writer typed
-    assert "Open this link and press the Confirm button" in text
+    assert "Open this link and press the button on that page to confirm" in text
     assert ">Confirm my letter</a>" in html
     link = confirm_link(message)
     assert f'href="http://localhost{link}"' in html

@@ -80,7 +80,7 @@ def test_both_paths_store_identical_records(app, supporter, case_slug):
 
 INVALID = [
     ({"name": ""}, "name", "Please tell us your name."),
-    ({"name": "x" * 101}, "name", "Please keep your name under 100 characters."),
+    ({"name": "x" * 101}, "name", "Please keep your name to 100 characters or fewer."),
     ({"name": "Eve\r\nBcc: victim@example.org"}, "name", "Please keep this on one line."),
     ({"email": ""}, "email", "Please enter your email address."),
     ({"email": "not-an-email"}, "email", "Please enter a valid email address"),
@@ -88,9 +88,9 @@ INVALID = [
     ({"email": "x" * 250 + "@example.org"}, "email", "This email address is too long."),
     ({"country": ""}, "country", "Please choose your country."),
     ({"country": "XX"}, "country", "Please choose your country from the list."),
-    ({"city": "y" * 101}, "city", "Please keep the city under 100 characters."),
+    ({"city": "y" * 101}, "city", "Please keep the city to 100 characters or fewer."),
     ({"body": "   "}, "body", "Please write your message."),
-    ({"body": "z" * 5001}, "body", "Please keep it under 5000 characters."),
+    ({"body": "z" * 5001}, "body", "Please keep it to 5000 characters or fewer."),
     # (A NUL byte never reaches the form: the request itself is refused, test_bad_bytes.)
     ({"body": "bad\x07byte"}, "body", "This message contains characters we cannot send."),
     ({"consent_privacy": None}, "consent_privacy", "Please agree to the privacy notice"),
@@ -116,7 +116,7 @@ def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
 def test_solidarity_messages_are_short(app, supporter, case_slug):
     response = supporter.submit(case_slug, kind="solidarity", body="w" * 1001)
     assert response.status_code == 422
-    assert "Please keep it under 1000 characters." in response.get_data(as_text=True)
+    assert "Please keep it to 1000 characters or fewer." in response.get_data(as_text=True)
     assert stored(app) == []
 
 

@@ -22,8 +22,8 @@ class UnreadableRequest(BadRequest):
     """A path, query or form with bytes that are not text: nothing was done."""
 
     description = _l(
-        "The address or the form contained characters we cannot read (a NUL byte or "
-        "bytes that are not UTF-8), so nothing was sent. Please go back and try again."
+        "The address or the form contained characters we cannot read, so nothing was sent. "
+        "Please go back and try again."
     )
 
 

@@ -69,7 +69,7 @@ FORM_INVALID = _l(
     "We could not check this form, so nothing was sent. We have refreshed it: please send it again."
 )
 ALREADY_SENT = _l(
-    "This form was already sent, so nothing more was sent. To send another letter, please send it again."
+    "This form was already sent, so nothing more was sent. The form below is ready for another letter."
 )
 
 

@@ -8,7 +8,7 @@ the answer to the supporter's own POST, which no cache keeps.
 
 from blueprints.shared import blank_form
 from extensions import db
-from letters.follow_up import CARRIED, follow_up_token
+from letters.follow_up import CARRIED, first_letter_id, follow_up_token
 from models import Letter
 
 OTHER_KIND = {"appeal": "solidarity", "solidarity": "appeal"}
@@ -20,9 +20,13 @@ def next_letter(case, form, **form_data):
     next_form: the other kind's form, filled in (`form_data` adds fields, e.g. a partner
     frame's token). A letter the honeypot kept out gets the same answer, with a value that
     joins nothing."""
-    letter = db.session.get(Letter, form.letter_id) if form.letter_id else None
-    if letter is not None and letter.confirm_with_id is not None:
+    # Whether the letter came through the form offered after a first one, as its signed
+    # value says; never whether it was stored as joined: that depends on the address's
+    # earlier letters (one already counted makes this one a repeat), and the answer must
+    # not tell anyone whether an address wrote before.
+    if followed_up(form, case):
         return True, None
+    letter = db.session.get(Letter, form.letter_id) if form.letter_id else None
     details = {field: form.data[field] for field in CARRIED}
     token = follow_up_token(letter and letter.id, letter and letter.case_id, details)
     next_form = blank_form(
@@ -35,6 +39,13 @@ def next_letter(case, form, **form_data):
         **form_data,
     )
     return False, next_form
+
+
+def followed_up(form, case):
+    """The form carries a valid follow-up value for this case and address."""
+    token = form.follow_up.data if "follow_up" in form else None
+    email_key = (form.email.data or "").lower()
+    return first_letter_id(token, case.id, email_key) is not None
 
 
 def private(response):

@@ -95,7 +95,9 @@ def stored_values(letter, case_id, partner_id):
 
 
 def joinable(token, case_id, kind, email_key):
-    """The id of the unconfirmed first letter this one may join, locked, or None."""
+    """The id of the unconfirmed first letter this one may join, locked, or None. One
+    letter joins it at most (the other kind): a value sent again, by a reload or on
+    purpose, gets a letter of its own with its own email."""
     first_id = first_letter_id(token, case_id, email_key)
     if first_id is None:
         return None
@@ -107,6 +109,7 @@ def joinable(token, case_id, kind, email_key):
         and first.kind != kind
         and first.status == "unconfirmed"
         and first.confirm_with_id is None
+        and not db.session.scalar(sa.select(sa.exists().where(Letter.confirm_with_id == first_id)))
     )
     return first_id if fits else None
 

@@ -303,3 +303,42 @@ def test_a_mistake_in_the_offered_form_keeps_it_joined(app, cases, htmx):
     send_offered(client, again, htmx=htmx)
     appeal, solidarity = stored(app)
     assert solidarity.confirm_with_id == appeal.id and len(stored(app, Outbox)) == 1
+
+
+def test_the_answer_never_tells_whether_an_address_wrote_before(app, cases):
+    """Someone typing another person's address must not learn from the page whether that
+    address already wrote to the case (its first letter is then a repeat, which no second
+    letter joins): both answers read the same."""
+
+    def answer_to_the_offered_form(address):
+        client = app.test_client()
+        _answer, offered = send_appeal(Supporter(client), email=address)
+        return send_offered(client, offered).get_data(as_text=True)
+
+    client = app.test_client()
+    _answer, offered = send_appeal(Supporter(client), email="wrote@example.org")
+    with app.app_context():
+        letters.confirm_letter(stored(app)[0].id)  # this address's appeal counts already
+    send_offered(client, offered)  # ...and its message: a second visit finds both counted
+
+    def visible(html):
+        return re.sub(r'name="[^"]*token[^"]*" value="[^"]*"|\d+', "", html)
+
+    before, never = (
+        answer_to_the_offered_form("wrote@example.org"),
+        answer_to_the_offered_form("never@example.org"),
+    )
+    assert "The email we sent you for your first letter confirms this one too" in never
+    assert visible(before) == visible(never)
+
+
+def test_a_value_sent_again_joins_no_second_letter(app, cases):
+    """A reload of the answer, or the value replayed on purpose, gets letters of their own
+    with their own emails: one click never confirms more than the two letters."""
+    client = app.test_client()
+    _answer, offered = send_appeal(Supporter(client))
+    send_offered(client, offered)
+    send_offered(client, offered)
+    appeal, joined, again = stored(app)
+    assert joined.confirm_with_id == appeal.id and again.confirm_with_id is None
+    assert [email.letter_id for email in stored(app, Outbox)] == [appeal.id, again.id]

@@ -84,6 +84,11 @@ def case(slug):
     appeal is in the page's language when the case has a letter in it; `?letter=` picks
     another of the case's letters."""
     _case_id, _status, languages = case_summary(slug)
+    older_link = request.args.get("lang")  # ?lang= chose the letter before the page had one
+    if request.path == url_for(".case", slug=slug, lang="en") and older_link in languages:
+        if older_link in current_app.config["LANGUAGES"]:
+            return redirect(url_for(".case", slug=slug, lang=older_link), 301)
+        return redirect(url_for(".case", slug=slug, letter=older_link), 301)
     language = letter_language(languages, request.args.get("letter", ""))
     return caching.public_page(lambda: render_case(slug, language), language)
 

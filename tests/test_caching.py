@@ -22,7 +22,8 @@ CASE = "/cases/gustavo-gatica"
 PUBLIC_PAGES = [
     "/",
     CASE,
-    CASE + "?lang=es",
+    CASE + "?letter=es",
+    "/es" + CASE,
     CASE + "/count",
     "/count",
     "/privacy",

@@ -198,3 +198,18 @@ def test_percentages_are_written_the_locales_way(app):
     assert "%45" in turkish  # Turkish writes the sign first
     english = rendered_words(app, "partials/_case_counter.html", case=case, count=90)
     assert "45%" in english
+
+
+def test_links_from_before_the_language_was_in_the_address_still_work(client, cases):
+    """`?lang=` picked a case page's letter; such links (shared, on partners' sites) now
+    lead to the page in that language, or to that letter when the site is not in it."""
+    response = client.get("/cases/gustavo-gatica?lang=es")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/es/cases/gustavo-gatica"
+    assert client.get("/cases/gustavo-gatica?lang=xx").status_code == 200  # nothing to follow
+
+
+def test_a_missing_case_links_to_the_home_page_in_each_language(client, cases):
+    page = client.get("/ar/cases/no-such-case").get_data(as_text=True)
+    assert '<a href="/es/" hreflang="es" lang="es"' in page
+    assert "/es/cases/no-such-case" not in page

@@ -158,6 +158,8 @@ def test_no_address_name_or_token_reaches_any_log(site, smtp):
         ("/confirm/resend", "/confirm/resend"),
         ("/confirm/sent", "/confirm/sent"),
         ("/confirm/sentinel", "/confirm/<token>"),
+        ("/ar/confirm/MQ.aB-c_d.e", "/ar/confirm/<token>"),
+        ("/es/confirm/sent", "/es/confirm/sent"),
         ("/cases/gustavo-gatica?lang=es", "/cases/gustavo-gatica"),
         ("/admin/invitation/WzEsImFiIl0.aB-c", "/admin/invitation/<token>"),
         ("/admin/reset/WzIsImNkIl0.x_Y?next=/", "/admin/reset/<token>"),

@@ -182,7 +182,8 @@ def test_the_second_get_of_a_case_page_is_a_cache_hit(site):
     [
         "/",
         "/cases/gustavo-gatica",
-        "/cases/gustavo-gatica?lang=es",
+        "/cases/gustavo-gatica?letter=es",
+        "/es/cases/gustavo-gatica",
         "/cases/gustavo-gatica/count",
         "/count",
         "/privacy",

@@ -177,7 +177,8 @@ def supporter_pages(app):
     return [
         "/",
         f"/cases/{CASE}",
-        f"/cases/{CASE}?lang=es",
+        f"/cases/{CASE}?letter=es",
+        f"/es/cases/{CASE}",
         f"/cases/{CASE}/thanks/appeal",
         f"/cases/{CASE}/confirmed",
         f"/cases/{CASE}/count",

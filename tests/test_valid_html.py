@@ -200,7 +200,7 @@ def public_pages(app, expiring, pages):
     pages.add("home", client.get("/"))
     for slug in ("germain-rukuki", CASE, "nassima-al-sada", "metu-pride-defenders"):
         pages.add(f"case-{slug}", client.get(f"/cases/{slug}"))
-    pages.add("case-in-arabic", client.get("/cases/nassima-al-sada?lang=ar"))
+    pages.add("case-with-the-arabic-letter", client.get("/cases/nassima-al-sada?letter=ar"))
     pages.add("case-counter", client.get(f"/cases/{CASE}/count"), fragment=True)
     pages.add("total-counter", client.get("/count"), fragment=True)
     mistakes = {"name": "", "email": "not an address", "country": "XX", "consent_privacy": None}

@@ -2,6 +2,7 @@
 
 import logging
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -63,6 +64,7 @@ def error_page(error):
     elif isinstance(error, UnreadableRequest):  # says what was wrong, not just "not right"
         message = error.description
     title = titles().get(code, _("That did not work"))
+    g.error_page = True  # its language links lead to the home pages (web/locale.py)
     response = fragment_or_page(
         "errors/_message.html", "errors/error.html", code, title=title, message=message
     )

@@ -106,7 +106,7 @@ def this_page_in_every_language():
     in_languages = endpoint and (
         endpoint.startswith("embed.") or current_app.url_map.is_endpoint_expecting(endpoint, "lang")
     )
-    if not in_languages:
+    if not in_languages or g.get("error_page"):  # a missing case is missing in every language
         endpoint, args = "public.index", {}
     return [
         (code, url_for(endpoint, **args, lang=code)) for code in current_app.config["LANGUAGES"]

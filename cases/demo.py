@@ -278,7 +278,10 @@ def fill_in(case, data):
     for code, texts in data["translations"].items():
         for name, value in texts.items():
             have = translations.setdefault(code, {})
-            if not have.get(name) and f"translations.{code}.{name}" not in changed:
+            # A text whose English staff changed is theirs to translate: the demo's would
+            # say what the English no longer says.
+            staff_own = name in changed or f"translations.{code}.{name}" in changed
+            if not have.get(name) and not staff_own:
                 have[name] = value
                 filled.append(f"{name} ({code})")
     appeals = dict(case.appeal_templates or {})

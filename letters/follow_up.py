@@ -52,9 +52,3 @@ def first_letter_id(token, case_id, email_key):
     if str(value.get("email") or "").lower() != email_key or not isinstance(letter_id, int):
         return None
     return letter_id
-
-
-def prefilled(token):
-    """The offered form's fields, from a value made a moment ago: {field: value}."""
-    value = read_follow_up(token) or {}
-    return {field: value[field] for field in CARRIED if value.get(field) is not None}

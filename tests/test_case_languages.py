@@ -282,3 +282,18 @@ def test_seed_works_before_the_translations_arrive_and_takes_each_one_after(
     germain = find(app, "germain-rukuki")
     assert germain.translations["es"]["name"] == demo_texts()["es"]["germain-rukuki"]["name"]
     assert set(germain.appeal_templates) == {"en", "fr", "es"}
+
+
+def test_seed_leaves_untranslated_a_text_whose_english_staff_changed(app, admin, runner, cases):
+    """The demo's Spanish story would tell the old English one: staff translate theirs."""
+    gustavo = cases["gustavo-gatica"]
+    fields = fields_of(find(app, "gustavo-gatica"), story="Gustavo, as staff now tell it.")
+    assert post(admin, f"/admin/cases/{gustavo}/edit", fields).status_code == 303
+    with app.app_context():  # as a database from before this edition's languages
+        case = db.session.get(Case, gustavo)
+        case.translations = {}
+        db.session.commit()
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    translated = find(app, "gustavo-gatica").translations["es"]
+    assert "story" not in translated  # shown in English, marked "not yet translated"
+    assert translated["ask"] == demo_texts()["es"]["gustavo-gatica"]["ask"]

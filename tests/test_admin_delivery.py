@@ -189,6 +189,9 @@ def volumes_on_page(admin, case_id):
 
 def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gustavo):
     with app.app_context():
+        # The booklet is in the person's language (test_delivery.py): English here.
+        db.session.get(Case, gustavo).person_language = "en"
+        db.session.commit()
         approved = LetterFactory(
             case_id=gustavo, kind="solidarity", moderation="approved", body="Stay strong."
         ).id

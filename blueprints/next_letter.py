@@ -7,9 +7,7 @@ the answer to the supporter's own POST, which no cache keeps.
 """
 
 from blueprints.shared import blank_form
-from extensions import db
 from letters.follow_up import CARRIED, first_letter_id, follow_up_token
-from models import Letter
 
 OTHER_KIND = {"appeal": "solidarity", "solidarity": "appeal"}
 
@@ -26,9 +24,9 @@ def next_letter(case, form, **form_data):
     # not tell anyone whether an address wrote before.
     if followed_up(form, case):
         return True, None
-    letter = db.session.get(Letter, form.letter_id) if form.letter_id else None
     details = {field: form.data[field] for field in CARRIED}
-    token = follow_up_token(letter and letter.id, letter and letter.case_id, details)
+    # The letter just stored is of this case (none when the honeypot kept it out).
+    token = follow_up_token(form.letter_id, form.letter_id and case.id, details)
     next_form = blank_form(
         case,
         OTHER_KIND[form.kind],

@@ -45,7 +45,6 @@ def register(app):
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["text_direction"] = text_direction
     app.jinja_env.globals.update(
-        percent_of=percent_of,
         percent=percent,
         text_direction=text_direction,
         get_locale=get_locale,

@@ -6,6 +6,7 @@ import os
 from flask import (
     Blueprint,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -60,7 +61,7 @@ FROM_ANOTHER_SITE = _l(
 def index():
     """The home page. At `/` (English, no language in the URL) it suggests the browser's
     language when the site has it: one cached copy per suggestion, `Vary: Accept-Language`."""
-    if request.path != "/":
+    if g.language != locale.DEFAULT:
         return caching.public_page(render_index)
     suggested = locale.suggested_language()
     response = caching.public_page(lambda: render_index(suggested), suggested or "")
@@ -85,7 +86,7 @@ def case(slug):
     another of the case's letters."""
     _case_id, _status, languages = case_summary(slug)
     older_link = request.args.get("lang")  # ?lang= chose the letter before the page had one
-    if request.path == url_for(".case", slug=slug, lang="en") and older_link in languages:
+    if g.language == locale.DEFAULT and older_link in languages:
         if older_link in current_app.config["LANGUAGES"]:
             return redirect(url_for(".case", slug=slug, lang=older_link), 301)
         return redirect(url_for(".case", slug=slug, letter=older_link), 301)

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from extensions import begin_write, db
 from letters.counters import add_to_counter
@@ -59,12 +60,8 @@ def joined_letters(letter_id):
     """The unconfirmed letters that this letter's link confirms too, locked. A letter
     joins only while its first letter is unconfirmed and locked (letters/submit.py), so
     after that first letter's lock here, no other can join it."""
-    return db.session.scalars(
-        sa.select(Letter)
-        .where(Letter.confirm_with_id == letter_id, Letter.status == "unconfirmed")
-        .order_by(Letter.id)
-        .with_for_update()
-    ).all()
+    waiting = joined(letter_id).where(Letter.status == "unconfirmed").with_for_update()
+    return db.session.scalars(waiting).all()
 
 
 def mark_confirmed(letter):
@@ -133,12 +130,16 @@ def unconfirmed(email_key):
 def unconfirmed_letters(email_key, limit=20):
     """The address's letters still waiting for confirmation, newest first (a new-link
     email carries a link for each; a letter's link confirms its joined letters too)."""
-    return db.session.scalars(unconfirmed(email_key).limit(limit)).all()
+    found = unconfirmed(email_key).options(selectinload(Letter.case)).limit(limit)
+    return db.session.scalars(found).all()  # with their cases, in one more query
 
 
 def joined_to(letter):
     """The letters confirmed by this letter's link besides itself (what its email says
     it confirms), oldest first."""
-    return db.session.scalars(
-        sa.select(Letter).where(Letter.confirm_with_id == letter.id).order_by(Letter.id)
-    ).all()
+    return db.session.scalars(joined(letter.id)).all()
+
+
+def joined(letter_id):
+    """The query of the letters joined to this one (letters.confirm_with_id), oldest first."""
+    return sa.select(Letter).where(Letter.confirm_with_id == letter_id).order_by(Letter.id)

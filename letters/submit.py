@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask_babel import get_locale
 
 from extensions import begin_write, db, dialect_insert
-from letters.confirm import already_counted
+from letters.confirm import already_counted, joined
 from letters.follow_up import first_letter_id
 from mail import cap
 from models import FlagWord, Letter, Outbox, SolidarityText
@@ -109,7 +109,7 @@ def joinable(token, case_id, kind, email_key):
         and first.kind != kind
         and first.status == "unconfirmed"
         and first.confirm_with_id is None
-        and not db.session.scalar(sa.select(sa.exists().where(Letter.confirm_with_id == first_id)))
+        and not db.session.scalar(sa.select(joined(first_id).exists()))
     )
     return first_id if fits else None
 

@@ -79,12 +79,12 @@ def render_for_supporter(email, letter):
     if email.template == "confirm":
         context["confirm_url"] = confirm_url(letter)
         context["joined"] = joined_to(letter)  # what else the link confirms
-        context["link_until"] = format_date(link_expiry(), "long")
     elif email.template == "resend":  # one email for all the address's waiting letters
         waiting = unconfirmed_letters(letter.email_key)
         context["links"] = [
             (each.case.in_language(language), confirm_url(each)) for each in waiting
         ]
+    if email.template in ("confirm", "resend"):
         context["link_until"] = format_date(link_expiry(), "long")
     return (
         str(SUBJECTS[email.template] % {"name": case.name}),

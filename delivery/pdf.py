@@ -197,11 +197,12 @@ def solidarity_pdf(case_id, after_id=0, last_id=None):
     case = db.session.get(Case, case_id)
     language = case.person_language or "en"
     with force_locale(language):
-        return booklet(case.in_language(language), language, after_id, last_id)
+        return booklet(case.in_language(language), after_id, last_id)
 
 
-def booklet(case, language, after_id, last_id):
-    """solidarity_pdf's document, with `language` the locale in force."""
+def booklet(case, after_id, last_id):
+    """solidarity_pdf's document, for a case read in the locale in force (CaseInLanguage)."""
+    language = case.language
     where = sa.and_(Letter.case_id == case.id, deliverable_solidarity(), Letter.id > after_id)
     if last_id is not None:
         where = sa.and_(where, Letter.id <= last_id)

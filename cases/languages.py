@@ -7,10 +7,11 @@ photo description for a case without a photo) is not asked for in other language
 
 from dataclasses import dataclass
 
-from babel import Locale
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from web.templating import language_name
 
 # A case's texts that staff may write in each language (Case.translations).
 TRANSLATED_FIELDS = (
@@ -59,10 +60,7 @@ def other_languages():
 
 def display_name(code):
     """A language's name in the page's language ("Spanish" on staff pages)."""
-    try:
-        return Locale.parse(code).get_display_name(str(get_locale())).capitalize()
-    except (ValueError, TypeError):
-        return code
+    return language_name(code, str(get_locale()))
 
 
 def needed_texts(case):

@@ -16,10 +16,11 @@ def country_name(code):
 
 
 @lru_cache(maxsize=64)
-def language_name(code):
-    """A language's own name for itself ("Español"), for language links."""
+def language_name(code, in_language=None):
+    """A language's name: for itself ("Español", for language links), or in another
+    language ("Spanish" on the staff pages)."""
     try:
-        return Locale.parse(code).get_display_name(code).capitalize()
+        return Locale.parse(code).get_display_name(in_language or code).capitalize()
     except (ValueError, TypeError):
         return code
 

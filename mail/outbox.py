@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from extensions import begin_write, db
 from mail import claims
 from models import Letter, Outbox, utcnow
+from web import locale
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +61,9 @@ def render(email):
                 render_template(f"email/{email.template}.html", **context),
             )
         letter = db.session.get(Letter, email.letter_id)
-        with force_locale(supported_locale(letter.locale)):
+        # The letter's page language, while the site still offers it.
+        with force_locale(locale.supported(letter.locale)):
             return render_for_supporter(email, letter)
-
-
-def supported_locale(code):
-    """The letter's page language when the site still offers it, else English."""
-    return code if code in current_app.config["LANGUAGES"] else "en"
 
 
 def render_for_supporter(email, letter):

@@ -38,8 +38,12 @@ def take_language_from_url(_endpoint, values):
 
 def language_from_query():
     """A before_request for pages a partner frames: `?lang=` names the language."""
-    wanted = request.args.get("lang", "")
-    g.language = wanted if wanted in current_app.config["LANGUAGES"] else DEFAULT
+    g.language = supported(request.args.get("lang", ""))
+
+
+def supported(code):
+    """`code` when the site has that language, else the default."""
+    return code if code in current_app.config["LANGUAGES"] else DEFAULT
 
 
 def select_locale():

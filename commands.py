@@ -11,10 +11,11 @@ import partners
 from cases.demo import ADDRESS_TBC, demo_cases, fill_in
 from cases.manage import forget_cached_pages
 from extensions import begin_write, db
-from mail import outbox
+from mail import bounces, outbox
 from models import ROLES, Case, StaffUser
 from staff import audit, two_factor
 from staff.links import MIN_PASSWORD
+from supporters import retention
 
 
 @click.command("seed")
@@ -79,6 +80,30 @@ def outbox_retry_dead():
     click.echo(
         ngettext("%(num)d dead email queued again.", "%(num)d dead emails queued again.", count)
     )
+
+
+@click.command("retention")
+@with_appcontext
+def retention_command():
+    """Delete and anonymise what the site no longer needs (README, "Retention"). Safe to
+    run again: a second run finds nothing to do. The mail worker runs it daily."""
+    click.echo(retention.report(retention.apply()))
+
+
+@click.group("mail", cls=AppGroup)
+def mail_group():
+    """Bounces and complaints that come back from sending."""
+
+
+@mail_group.command("bounces")
+@click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir of bounces.")
+@click.option("--imap", "imap_url", help="imaps://USER@HOST[:PORT]/FOLDER (password: env).")
+def mail_bounces(maildir, imap_url):
+    """Read delivery status notifications (bounces) and suppress the addresses they name."""
+    if bool(maildir) == bool(imap_url):
+        raise click.UsageError("Give either --maildir or --imap.")
+    found = bounces.read_maildir(maildir) if maildir else bounces.read_imap(imap_url)
+    click.echo(bounces.report(found))
 
 
 @click.command("create-admin")
@@ -241,6 +266,8 @@ def register(app):
         seed_command,
         mail_worker_command,
         outbox_group,
+        retention_command,
+        mail_group,
         create_admin_command,
         staff_group,
         partners_group,

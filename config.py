@@ -63,6 +63,17 @@ class Config:
     MAIL_CLAIM_SECONDS = env_int("MAIL_CLAIM_SECONDS", 30)  # renewed while a worker sends
     # Emails an address gets in a day without asking (links, notes): see mail/cap.py.
     MAIL_UNREQUESTED_PER_DAY = env_int("MAIL_UNREQUESTED_PER_DAY", 3)
+    # Emails each mail worker sends per second at most (the relay's or provider's limit).
+    MAIL_RATE_PER_SECOND = env_int("MAIL_RATE_PER_SECOND", 14)
+    # The envelope sender bounces return to: "bounces@example.org" becomes
+    # bounces+<address key>@example.org per email (VERP), so a bounce names its address.
+    # Empty: the envelope sender is MAIL_DEFAULT_SENDER's address.
+    MAIL_BOUNCE_ADDRESS = os.environ.get("MAIL_BOUNCE_ADDRESS", "")
+    # Soft bounces (mailbox full, ...) an address may have before it gets no more email.
+    MAIL_SOFT_BOUNCE_LIMIT = env_int("MAIL_SOFT_BOUNCE_LIMIT", 3)
+    # Amazon SES bounce and complaint events arrive through SNS: the topics (ARNs,
+    # comma-separated) allowed to post to /mail/ses. Empty: the endpoint answers 404.
+    SES_SNS_TOPIC_ARNS = [t for t in os.environ.get("SES_SNS_TOPIC_ARNS", "").split(",") if t]
 
     # Abuse controls.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
@@ -103,7 +114,25 @@ class Config:
     QUEUE_UNDO_SECONDS = env_int("QUEUE_UNDO_SECONDS", 10)
     QUEUE_PAGE_SIZE = env_int("QUEUE_PAGE_SIZE", 25)
 
+    # Unconfirmed letters (and their emails) are deleted this long after they were written;
+    # confirmation links stop working then too.
     CONFIRM_MAX_AGE_DAYS = env_int("CONFIRM_MAX_AGE_DAYS", 30)
+    # Retention (`flask --app app retention`, run daily by the mail worker): sent emails
+    # are deleted after OUTBOX_KEEP_DAYS; writers' personal data is anonymised
+    # RETENTION_DAYS_AFTER_CLOSE days after their case closed (consent to hear from the
+    # campaign lives on until withdrawn).
+    OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+    RETENTION_DAYS_AFTER_CLOSE = env_int("RETENTION_DAYS_AFTER_CLOSE", 180)
+    # The privacy notice (templates/public/privacy.html): its version, stored with each
+    # consent (change it when the notice changes), who holds the data, and where people
+    # write to use their rights (not the sending address).
+    PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-12-05")
+    PRIVACY_CONTROLLER = os.environ.get("PRIVACY_CONTROLLER", "Write for Rights campaign team")
+    PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "privacy@localhost")
+    # "Your letters" (supporters/links.py): how long an emailed link works, and how long
+    # the page it opens lets the supporter download, change consent or erase.
+    DATA_LINK_HOURS = env_int("DATA_LINK_HOURS", 24)
+    DATA_ACCESS_MINUTES = env_int("DATA_ACCESS_MINUTES", 30)
     # Partner embeds: how long a framed form's single-use token works (then the form is
     # refreshed and the supporter presses Send again; nothing typed is lost).
     EMBED_TOKEN_MINUTES = env_int("EMBED_TOKEN_MINUTES", 120)
@@ -164,6 +193,7 @@ class TestConfig(Config):
     MAIL_TIMEOUT = 2
     RATELIMIT_ENABLED = False  # the rate-limit tests turn it on (on Redis when CI has it)
     MIN_FILL_SECONDS = 0
+    MAIL_RATE_PER_SECOND = 1000  # the rate test sets its own
     PAGE_CACHE_SECONDS = 0  # the page-cache tests turn it on
     DASHBOARD_CACHE_SECONDS = 0
     SESSION_COOKIE_SECURE = False

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from cases import photos
 from cases.languages import TRANSLATED_FIELDS
 from extensions import begin_write, db
-from models import Case
+from models import Case, utcnow
 from staff import audit
 from web import caching
 
@@ -90,6 +90,8 @@ def set_status(case, status, allowed_from):
         db.session.rollback()
         return False
     case.status = status
+    # Reopening forgets the date: anonymisation counts from the last close.
+    case.closed_at = utcnow() if status == "closed" else None
     action = {"published": "case.publish", "closed": "case.close"}[status]
     audit.record(action, case, slug=case.slug, previous=previous)
     db.session.commit()

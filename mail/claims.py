@@ -41,7 +41,7 @@ def claim_due(limit=50):
             Outbox.next_attempt_at <= now,
             sa.or_(Outbox.held_until.is_(None), Outbox.held_until <= now),
         )
-        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

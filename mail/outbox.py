@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from extensions import begin_write, db
 from mail import claims
 from models import Letter, Outbox, utcnow
+from supporters import retention
 from web import locale
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def render(email):
     dates, and links to pages in that language. Staff emails stay English.
     """
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        if email.letter_id is None:  # to a staff member (staff/links.py, staff/lockout.py)
+        if email.template.startswith("staff_"):  # staff/links.py, staff/lockout.py
             from staff.emails import SUBJECTS as STAFF_SUBJECTS
             from staff.emails import staff_context
 
@@ -60,14 +61,36 @@ def render(email):
                 render_template(f"email/{email.template}.txt", **context),
                 render_template(f"email/{email.template}.html", **context),
             )
-        letter = db.session.get(Letter, email.letter_id)
-        # The letter's page language, while the site still offers it.
-        with force_locale(locale.supported(letter.locale)):
+        letter = db.session.get(Letter, email.letter_id) if email.letter_id else None
+        # The email's own language (news, data links), else its letter's page language,
+        # while the site still offers it.
+        language = email.language or (letter.locale if letter is not None else None)
+        with force_locale(locale.supported(language)):
+            if email.template in OTHER_SUPPORTER_EMAILS:
+                return OTHER_SUPPORTER_EMAILS[email.template](email, letter)
             return render_for_supporter(email, letter)
 
 
+def news_email(email, letter):
+    """Case news (mail/news.py): its writers' and staff's test sends alike."""
+    from mail import news
+
+    return news.render_email(email, letter)
+
+
+def data_link_email(email, letter):
+    """A "Your letters" link (supporters/links.py)."""
+    from supporters import links
+
+    return links.render_email(email, letter)
+
+
+# Supporter emails whose module renders them: (subject, text, html), in force_locale.
+OTHER_SUPPORTER_EMAILS = {"news": news_email, "news_test": news_email, "data_link": data_link_email}
+
+
 def render_for_supporter(email, letter):
-    """A supporter's email, inside force_locale (url_for then keeps that language)."""
+    """A letter's email, inside force_locale (url_for then keeps that language)."""
     from letters import confirm_url, joined_to, unconfirmed_letters
 
     language = str(get_locale())
@@ -283,8 +306,11 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))
     total_sent = total_failed = 0
+    daily = retention.Daily()
     while not stopping:
         try:
+            if not once:
+                daily.run_if_due(log)  # at the start, then once a day
             sent, failed = send_due(stopping=lambda: bool(stopping))
         except SQLAlchemyError:  # the database is away: keep the worker, try again soon
             db.session.rollback()

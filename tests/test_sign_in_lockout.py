@@ -115,7 +115,7 @@ def test_the_warning_is_sent_again_only_after_the_lockout_window(app, owner, mon
 def test_an_invited_account_without_a_password_costs_one_hash_check_and_never_signs_in(
     app, monkeypatch
 ):
-    import models
+    from models import staff as models
 
     with app.app_context():
         invited = StaffUserFactory(email="new@example.org")

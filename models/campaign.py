@@ -1,14 +1,12 @@
-"""Every table, with the small behaviours that belong to one row."""
+"""The campaign's tables: cases, letters and their counters, the outbox, partners,
+moderation's lists."""
 
-import functools
 import random
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
 
@@ -58,6 +56,9 @@ class Case(db.Model):
     target_language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the case last closed: its writers' personal data is anonymised
+    # RETENTION_DAYS_AFTER_CLOSE days later (supporters/retention.py).
+    closed_at: Mapped[datetime | None]
 
     @property
     def initials(self):
@@ -129,6 +130,9 @@ class Letter(db.Model):
     # message after the appeal): that letter's confirmation link confirms this one too.
     confirm_with_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"), index=True)
     consent_privacy: Mapped[bool] = mapped_column(default=False)
+    # The privacy notice's version (PRIVACY_NOTICE_VERSION) the writer agreed to, at
+    # created_at. Consent to hear from the campaign lives on in ContactConsent once confirmed.
+    privacy_version: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     consent_contact: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(20), default="unconfirmed")
     moderation: Mapped[str] = mapped_column(sa.String(20), default="pending")
@@ -156,6 +160,34 @@ class Letter(db.Model):
     @property
     def flag_list(self):
         return [flag for flag in self.flags.split(",") if flag]
+
+
+class CaseUpdate(db.Model):
+    """News of a case that staff post: on the case page, on the home page when it tells an
+    outcome, and by email to the case's writers (mail/news.py) once staff send it."""
+
+    __tablename__ = "case_updates"
+    __table_args__ = (sa.Index("ix_case_updates_case_id_happened_on", "case_id", "happened_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    title: Mapped[str] = mapped_column(sa.String(200))  # English
+    body: Mapped[str] = mapped_column(sa.Text)  # English
+    # {"es": {"title": "...", "body": "..."}}: a missing text falls back to English.
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    happened_on: Mapped[date]
+    # What became of the person (cases/updates.py OUTCOMES), or "" for news without one.
+    outcome: Mapped[str] = mapped_column(sa.String(30), default="", server_default="")
+    published_at: Mapped[datetime | None]  # None: a draft, seen by staff only
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    # The email to the case's writers: when staff queued it, by whom, and how many
+    # addresses it went to per language ({"en": 120, "es": 40}), counted at that moment.
+    emailed_at: Mapped[datetime | None]
+    emailed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    recipients: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+
+    case: Mapped[Case] = relationship()
 
 
 class CaseCounter(db.Model):
@@ -193,16 +225,32 @@ class Outbox(db.Model):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # Due emails in the order workers take them: a letter's email (priority 0) before
+        # case news (1), so a million news emails never delay a confirmation link.
+        sa.Index("ix_outbox_due", "state", "priority", "next_attempt_at", "id"),
         # An address's emails of the day (mail/cap.py) are found through its letters.
         sa.Index("ix_outbox_letter_id_created_at", "letter_id", "created_at"),
+        # One news email per address and case update, whatever happens (mail/news.py);
+        # staff's test sends ("news_test") are not in it.
+        sa.Index(
+            "uq_outbox_update_recipient",
+            "case_update_id",
+            "recipient",
+            unique=True,
+            sqlite_where=sa.text("template = 'news'"),
+            postgresql_where=sa.text("template = 'news'"),
+        ),
+        # A news send's progress: counted per state and language from this index alone.
+        sa.Index("ix_outbox_update_progress", "case_update_id", "template", "state", "language"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(EMAIL_MAX))
     template: Mapped[str] = mapped_column(sa.String(40))  # templates/email/<template>.txt|html
-    # pending|sent|dead, or capped: over its address's daily cap, kept and never sent
+    # pending|sent|dead, or capped: over its address's daily cap, kept and never sent, or
+    # suppressed: its address bounced, complained or, for news, unsubscribed (never sent)
     state: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
@@ -218,6 +266,11 @@ class Outbox(db.Model):
     letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letters.id"))
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     staff_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_links.id"))
+    # Case news (mail/news.py): the update it carries, in the writer's language, or a
+    # data-rights link (supporters/links.py).
+    case_update_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_updates.id"))
+    language: Mapped[str | None] = mapped_column(sa.String(10))
+    data_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("data_links.id"))
 
     letter: Mapped[Letter | None] = relationship()
 
@@ -251,130 +304,6 @@ class UsedFormToken(db.Model):
 
     nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     expires_at: Mapped[datetime]
-
-
-@functools.cache
-def no_account_hash():
-    """A hash made as set_password makes one, of a password nobody knows, once per process:
-    a sign-in for an address without an active account is checked against it, so that
-    answer costs as much time as a wrong password for a real account."""
-    return generate_password_hash(secrets.token_urlsafe(32))
-
-
-class StaffUser(UserMixin, db.Model):
-    """A member of campaign staff: a moderator (the queue) or an admin (everything)."""
-
-    __tablename__ = "staff_users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), unique=True)
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(20), default="moderator")
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_sign_in_at: Mapped[datetime | None]
-    # Part of every session's user id (get_id): raising it ends all of the account's
-    # sessions at once, on the server, even ones whose cookie was copied elsewhere.
-    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The second factor (TOTP): the secret, set at enrolment and confirmed by a first code;
-    # the last time step used, so a code works once; when the owner was last told of
-    # sign-in attempts from elsewhere (at most one such email per lockout).
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
-    totp_confirmed_at: Mapped[datetime | None]
-    totp_last_step: Mapped[int | None]
-    lockout_notified_at: Mapped[datetime | None]
-
-    @property
-    def is_active(self):
-        return self.active
-
-    def get_id(self):
-        """The id kept in the session: Flask-Login's "alternative token", id and version."""
-        return f"{self.id}:{self.session_version}"
-
-    def end_sessions(self):
-        """Sign this account out everywhere: every session cookie issued so far stops working."""
-        self.session_version = (self.session_version or 0) + 1
-
-    @property
-    def is_admin(self):
-        return self.role == "admin"
-
-    def set_password(self, password):
-        """werkzeug's current default: scrypt, with a random salt per password."""
-        self.password_hash = generate_password_hash(password)
-        self.end_sessions()  # whoever knew the old password is signed out too
-
-    def check_password(self, password):
-        return check_password_hash(self.password_hash, password)
-
-    @staticmethod
-    def password_matches(user, password):
-        """Whether `password` signs in `user`, an active account (None: no account). Either
-        way it costs one hash check: a quick answer for an unknown or disabled address
-        would tell an attacker by its timing which addresses belong to staff. An invited
-        account has no password yet (an empty hash, which werkzeug refuses at once)."""
-        if user is None or not user.active or not user.password_hash:
-            check_password_hash(no_account_hash(), password)
-            return False
-        return user.check_password(password)
-
-
-class StaffRecoveryCode(db.Model):
-    """One of a staff member's single-use codes for signing in without their phone."""
-
-    __tablename__ = "staff_recovery_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
-    code_hash: Mapped[str] = mapped_column(sa.String(255))
-    used_at: Mapped[datetime | None]
-
-
-class StaffLink(db.Model):
-    """An emailed, single-use, expiring link: an invitation or a password reset."""
-
-    __tablename__ = "staff_links"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
-    purpose: Mapped[str] = mapped_column(sa.String(20))  # invite | reset
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-
-
-class StaffKnownAddress(db.Model):
-    """An address (keyed hash) this account signed in from: guessing from elsewhere never
-    locks the owner out here."""
-
-    __tablename__ = "staff_known_addresses"
-
-    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), primary_key=True)
-    address_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    last_sign_in_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AuditEvent(db.Model):
-    """Who did what, when and why: every moderation decision and every staff change."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (
-        sa.Index("ix_audit_events_created_at", "created_at"),
-        sa.Index("ix_audit_events_action_created_at", "action", "created_at"),
-        sa.Index("ix_audit_events_target", "target_type", "target_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
-    actor_email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), default="")  # kept as it was
-    action: Mapped[str] = mapped_column(sa.String(60))  # "letter.approve", "case.publish", ...
-    target_type: Mapped[str] = mapped_column(sa.String(40), default="")
-    target_id: Mapped[int | None]
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
-    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
 class RejectReason(db.Model):

@@ -1,0 +1,66 @@
+"""Every table, with the small behaviours that belong to one row: the campaign's in
+campaign.py, staff accounts in staff.py, supporters' addresses and rights in supporters.py.
+Import them from here: `from models import Letter`."""
+
+from models.campaign import (
+    BODY_MAX,
+    CITY_MAX,
+    COUNTER_SHARDS,
+    EMAIL_MAX,
+    KINDS,
+    MODERATION_STATES,
+    NAME_MAX,
+    ROLES,
+    Case,
+    CaseCounter,
+    CaseUpdate,
+    FlagWord,
+    Letter,
+    Outbox,
+    Partner,
+    RejectReason,
+    SolidarityText,
+    UsedFormToken,
+    utcnow,
+)
+from models.staff import (
+    AuditEvent,
+    StaffKnownAddress,
+    StaffLink,
+    StaffRecoveryCode,
+    StaffUser,
+    no_account_hash,
+)
+from models.supporters import ContactConsent, DataLink, MailAddress, MailEvent
+
+__all__ = [
+    "BODY_MAX",
+    "CITY_MAX",
+    "COUNTER_SHARDS",
+    "EMAIL_MAX",
+    "KINDS",
+    "MODERATION_STATES",
+    "NAME_MAX",
+    "ROLES",
+    "AuditEvent",
+    "Case",
+    "CaseCounter",
+    "CaseUpdate",
+    "ContactConsent",
+    "DataLink",
+    "FlagWord",
+    "Letter",
+    "MailAddress",
+    "MailEvent",
+    "Outbox",
+    "Partner",
+    "RejectReason",
+    "SolidarityText",
+    "StaffKnownAddress",
+    "StaffLink",
+    "StaffRecoveryCode",
+    "StaffUser",
+    "UsedFormToken",
+    "no_account_hash",
+    "utcnow",
+]

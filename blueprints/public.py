@@ -38,6 +38,7 @@ from blueprints.shared import (
 from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
+from supporters import retention
 from web import caching, errors, locale
 from web.htmx import fragment_or_page
 from web.security import CrossSiteRequest
@@ -287,7 +288,10 @@ def resent():
 
 @locale.route(bp, "/privacy")
 def privacy():
-    return caching.public_page(lambda: render_template("public/privacy.html"))
+    """The privacy notice, with the names, address and periods the settings give."""
+    return caching.public_page(
+        lambda: render_template("public/privacy.html", notice=retention.notice())
+    )
 
 
 @bp.get("/photos/<path:filename>")

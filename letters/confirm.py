@@ -6,10 +6,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from extensions import begin_write, db
+from extensions import begin_write, db, dialect_insert
 from letters.counters import add_to_counter
 from mail import cap
-from models import Letter, Outbox, utcnow
+from models import ContactConsent, Letter, Outbox, utcnow
 
 CONFIRM_SALT = "confirm-letter"
 # Whether this address already has a counted letter of this kind for this case.
@@ -71,6 +71,29 @@ def mark_confirmed(letter):
         letter.counted = True
         add_to_counter(letter.case_id)
         db.session.flush()  # the next letter's check reads the database
+    if letter.consent_contact:
+        record_consent(letter)
+
+
+def record_consent(letter):
+    """Keep the writer's consent to hear from the campaign, now that the address's owner
+    confirmed it: when, and under which privacy notice (the version the letter was written
+    under). A consent given again replaces the one before. It outlives the letter's
+    anonymisation (supporters/retention.py) until withdrawn."""
+    values = {
+        "email": letter.email,
+        "name": letter.name,
+        "language": letter.locale,
+        "given_at": letter.confirmed_at,
+        "privacy_version": letter.privacy_version,
+        "source": "letter",
+    }
+    upsert = (
+        dialect_insert()(ContactConsent)
+        .values(email_key=letter.email_key, **values)
+        .on_conflict_do_update(index_elements=[ContactConsent.email_key], set_=values)
+    )
+    db.session.execute(upsert)
 
 
 # Confirmation tokens: signed, one salt for this purpose, expiring.

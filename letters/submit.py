@@ -1,6 +1,7 @@
 """Storing a supporter's letter and its email, with the automatic flags for moderators."""
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import get_locale
 
 from extensions import begin_write, db, dialect_insert
@@ -89,6 +90,8 @@ def stored_values(letter, case_id, partner_id):
         "language": letter["language"],
         "locale": str(get_locale() or "en"),  # the page's language: its emails' language
         "consent_privacy": True,
+        # The notice agreed to, at created_at: kept with the consent once confirmed.
+        "privacy_version": current_app.config["PRIVACY_NOTICE_VERSION"],
         "consent_contact": letter["consent_contact"],
         "partner_id": partner_id,
     }

@@ -19,7 +19,7 @@ command beside a worker) take turns batch by batch, and each row goes once.
 
 import logging
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -60,6 +60,27 @@ def apply(now=None):
 def outbox_keep_days():
     """OUTBOX_KEEP_DAYS, but never under MIN_OUTBOX_KEEP_DAYS (README, settings)."""
     return max(current_app.config["OUTBOX_KEEP_DAYS"], MIN_OUTBOX_KEEP_DAYS)
+
+
+def notice():
+    """What the privacy notice (templates/public/privacy.html) says from the settings: who
+    holds the data, where to write, how long each thing is kept (as this module applies
+    the settings), and the notice's version, with its date when the version is one."""
+    config = current_app.config
+    version = config["PRIVACY_NOTICE_VERSION"]
+    try:
+        changed_on = date.fromisoformat(version)
+    except ValueError:
+        changed_on = None
+    return {
+        "controller": config["PRIVACY_CONTROLLER"],
+        "contact": config["PRIVACY_CONTACT"],
+        "confirm_days": config["CONFIRM_MAX_AGE_DAYS"],
+        "outbox_days": outbox_keep_days(),
+        "close_days": config["RETENTION_DAYS_AFTER_CLOSE"],
+        "version": version,
+        "changed_on": changed_on,
+    }
 
 
 def delete_unconfirmed(now, days):

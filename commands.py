@@ -96,13 +96,22 @@ def mail_group():
 
 
 @mail_group.command("bounces")
-@click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir of bounces.")
-@click.option("--imap", "imap_url", help="imaps://USER@HOST[:PORT]/FOLDER (password: env).")
+@click.option(
+    "--maildir", type=click.Path(exists=True, file_okay=False), help="A Maildir of bounces."
+)
+@click.option(
+    "--imap", "imap_url", help="imaps://USER@HOST[:PORT]/FOLDER (MAIL_BOUNCE_IMAP_PASSWORD)."
+)
 def mail_bounces(maildir, imap_url):
-    """Read delivery status notifications (bounces) and suppress the addresses they name."""
+    """Read bounces (delivery status notifications) and abuse reports, and stop emailing
+    the addresses they name. Reports are deleted once recorded; other messages are kept,
+    marked read and flagged for a person; a second run reads nothing twice."""
     if bool(maildir) == bool(imap_url):
         raise click.UsageError("Give either --maildir or --imap.")
-    found = bounces.read_maildir(maildir) if maildir else bounces.read_imap(imap_url)
+    try:
+        found = bounces.read_maildir(maildir) if maildir else bounces.read_imap(imap_url)
+    except bounces.SourceError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(bounces.report(found))
 
 

@@ -71,6 +71,9 @@ class Config:
     MAIL_BOUNCE_ADDRESS = os.environ.get("MAIL_BOUNCE_ADDRESS", "")
     # Soft bounces (mailbox full, ...) an address may have before it gets no more email.
     MAIL_SOFT_BOUNCE_LIMIT = env_int("MAIL_SOFT_BOUNCE_LIMIT", 3)
+    # The password of the IMAP account `flask --app app mail bounces --imap` reads (never in
+    # its URL, which shows in the shell's history and the process list).
+    MAIL_BOUNCE_IMAP_PASSWORD = os.environ.get("MAIL_BOUNCE_IMAP_PASSWORD") or None
     # Amazon SES bounce and complaint events arrive through SNS: the topics (ARNs,
     # comma-separated) allowed to post to /mail/ses. Empty: the endpoint answers 404.
     SES_SNS_TOPIC_ARNS = [t for t in os.environ.get("SES_SNS_TOPIC_ARNS", "").split(",") if t]

@@ -1,0 +1,338 @@
+"""Amazon SES bounces and complaints posted by Amazon SNS to /mail/ses: messages signed
+as SNS signs them (SignatureVersion 1 and 2, with a key and certificate the test makes and
+serves at an SNS certificate address) suppress addresses or count soft bounces; forged,
+altered, wrong-topic and wrong-certificate-address messages are refused and record
+nothing. The signing here follows AWS's documentation on its own, not mail/sns.py."""
+
+import base64
+import json
+import logging
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from certs import self_signed
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from helpers import Supporter
+
+from extensions import db
+from mail import sns, suppression
+from models import MailAddress, MailEvent, Outbox
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:ses-notifications"
+OTHER_TOPIC = "arn:aws:sns:eu-west-1:999999999999:someone-elses"
+CERT_URL = (
+    "https://sns.eu-west-1.amazonaws.com/"
+    "SimpleNotificationService-6aad65c2f9911b05cd53efda11f913f9.pem"
+)
+SUBSCRIBE_URL = (
+    f"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}"
+    "&Token=2336412f37fb687f5d51e6e2425c464de12884c6"
+)
+SNS_KEY, SNS_CERT, _ = self_signed("sns.amazonaws.com")
+FORGER_KEY, FORGER_CERT, _ = self_signed("sns.amazonaws.com")
+
+# The fields SNS signs, per AWS's "Verifying the signatures of Amazon SNS messages".
+NOTIFICATION_FIELDS = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+CONFIRMATION_FIELDS = [
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+]
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(SES_SNS_TOPIC_ARNS=[TOPIC])
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """What mail/sns.py fetches (its own fetch function, here serving SNS's certificate
+    and subscription confirmation as SNS's hosts do): the URLs asked for, in order."""
+    urls = []
+
+    def fetch(url):
+        urls.append(url)
+        if url == CERT_URL:
+            return SNS_CERT
+        if url == SUBSCRIBE_URL:
+            return b"<ConfirmSubscriptionResponse/>"
+        raise sns.Unavailable("404 Not Found")
+
+    monkeypatch.setattr(sns, "fetch", fetch)
+    sns.signing_key.cache_clear()
+    yield urls
+    sns.signing_key.cache_clear()
+
+
+def signed(message, version="1", key=SNS_KEY):
+    """`message` with SignatureVersion, SigningCertURL (unless it has one) and Signature:
+    name and value of each signed field present, each followed by a newline, signed
+    with SHA1withRSA (version 1) or SHA256withRSA (version 2)."""
+    message = {"SigningCertURL": CERT_URL, **message, "SignatureVersion": version}
+    fields = NOTIFICATION_FIELDS if message["Type"] == "Notification" else CONFIRMATION_FIELDS
+    text = "".join(f"{name}\n{message[name]}\n" for name in fields if name in message)
+    algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 (SNS v1)
+    signature = key.sign(text.encode(), padding.PKCS1v15(), algorithm)
+    return {**message, "Signature": base64.b64encode(signature).decode()}
+
+
+def notification(event, topic=TOPIC, **fields):
+    return {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic,
+        "Message": json.dumps(event),
+        "Timestamp": "2026-12-05T12:00:00.000Z",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+        **fields,
+    }
+
+
+def bounce(bounce_type, *addresses):
+    """An SES bounce notification, as SES publishes it."""
+    return {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": bounce_type,
+            "bounceSubType": "General" if bounce_type == "Permanent" else "MailboxFull",
+            "bouncedRecipients": [
+                {"emailAddress": a, "action": "failed", "status": "5.1.1"} for a in addresses
+            ],
+            "timestamp": "2026-12-05T11:59:58.000Z",
+            "feedbackId": "0100018c-bounce-000000",
+            "reportingMTA": "dsn; a8-1.smtp-out.eu-west-1.amazonses.com",
+        },
+        "mail": {
+            "timestamp": "2026-12-05T11:59:55.000Z",
+            "source": "letters@letters.example.org",
+            "messageId": "0100018c-mail-000000",
+            "destination": list(addresses),
+        },
+    }
+
+
+def complaint(*addresses, feedback_type="abuse"):
+    return {
+        "notificationType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": a} for a in addresses],
+            "timestamp": "2026-12-05T12:30:00.000Z",
+            "feedbackId": "0100018c-complaint-000000",
+            "complaintFeedbackType": feedback_type,
+        },
+        "mail": {"source": "letters@letters.example.org", "destination": list(addresses)},
+    }
+
+
+def post(client, message):
+    """POST as SNS does: JSON sent as text/plain, no browser headers."""
+    body = message if isinstance(message, str) else json.dumps(message)
+    headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-topic-arn": TOPIC}
+    return client.post(
+        "/mail/ses", data=body, content_type="text/plain; charset=UTF-8", headers=headers
+    )
+
+
+def recorded(app):
+    """(addresses on the list, events) in the database."""
+    with app.app_context():
+        addresses = db.session.scalar(sa.select(sa.func.count()).select_from(MailAddress))
+        rows = db.session.execute(sa.select(MailEvent.kind, MailEvent.source)).all()
+        return addresses, sorted(tuple(row) for row in rows)
+
+
+def may_send(app, address):
+    with app.app_context():
+        return suppression.may_send(address)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_signed_permanent_bounce_stops_email_to_the_address(
+    make_app, smtp, cases, fetched, version
+):
+    app = make_app(SES_SNS_TOPIC_ARNS=[TOPIC], MAIL_PORT=smtp.port)
+    client = app.test_client()
+    response = post(client, signed(notification(bounce("Permanent", "gone@example.net")), version))
+    assert response.status_code == 200
+    assert not may_send(app, "Gone@Example.net")
+    assert recorded(app) == (1, [("bounce", "ses")])
+    assert fetched == [CERT_URL]
+
+    # The next email to that address is never sent.
+    Supporter(client).submit("gustavo-gatica", email="gone@example.net")
+    app.test_cli_runner().invoke(args=["mail-worker", "--once"])
+    assert smtp.messages == []
+    with app.app_context():
+        assert db.session.scalars(sa.select(Outbox.state)).all() == ["suppressed"]
+
+
+def test_a_signed_complaint_suppresses_each_address_and_not_spam_nothing(app, fetched):
+    client = app.test_client()
+    event = complaint("angry@example.net", "cross@example.net")
+    assert (
+        post(client, signed(notification(event, Subject="Amazon SES Email Event"))).status_code
+        == 200
+    )
+    assert not may_send(app, "angry@example.net") and not may_send(app, "cross@example.net")
+    assert recorded(app) == (2, [("complaint", "ses"), ("complaint", "ses")])
+    with app.app_context():
+        assert suppression.known("angry@example.net").suppressed_reason == "complaint"
+
+    not_spam = complaint("fine@example.net", feedback_type="not-spam")
+    assert post(client, signed(notification(not_spam))).status_code == 200
+    assert may_send(app, "fine@example.net")
+    assert fetched == [CERT_URL]  # the certificate was fetched once and kept
+
+
+def test_transient_bounces_count_and_suppress_at_the_limit(app, fetched):
+    client = app.test_client()
+    for _ in range(2):
+        post(client, signed(notification(bounce("Transient", "full@example.net")), "2"))
+    with app.app_context():
+        assert suppression.known("full@example.net").soft_bounces == 2
+    assert may_send(app, "full@example.net")
+    post(client, signed(notification(bounce("Transient", "full@example.net")), "2"))
+    assert app.config["MAIL_SOFT_BOUNCE_LIMIT"] == 3
+    assert not may_send(app, "full@example.net")
+    assert recorded(app) == (1, [("soft_bounce", "ses")] * 3)
+
+
+def tampered(message):
+    """A genuine signed bounce whose address someone changed on the way."""
+    return {**message, "Message": message["Message"].replace("gone@", "victim@")}
+
+
+GENUINE = notification(bounce("Permanent", "gone@example.net"))
+FORGERIES = {
+    "signed with another key": signed(GENUINE, key=FORGER_KEY),
+    "message altered": tampered(signed(GENUINE)),
+    "wrong topic": signed(notification(bounce("Permanent", "victim@example.net"), OTHER_TOPIC)),
+    "type changed": {**signed(GENUINE), "Type": "UnsubscribeConfirmation"},
+    "unknown signature version": {**signed(GENUINE), "SignatureVersion": "3"},
+    "no signature": {k: v for k, v in signed(GENUINE).items() if k != "Signature"},
+    "signature not base64": {**signed(GENUINE), "Signature": "not base64!"},
+    "not JSON": "Type=Notification&TopicArn=" + TOPIC,
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+def test_forged_or_altered_messages_are_refused_and_record_nothing(app, fetched, forgery):
+    assert post(app.test_client(), forgery).status_code == 403
+    assert recorded(app) == (0, [])
+    assert set(fetched) <= {CERT_URL}  # never anything but SNS's certificate
+
+
+CERT_ADDRESSES = [
+    "http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem",
+    "https://evil.example/SimpleNotificationService-0123abcd.pem",
+    "https://evil.example/sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com.evil.example/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com@evil.example/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com:8443/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com/redirect?to=SimpleNotificationService-0123abcd.pem",
+    "https://evilsns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem",
+]
+
+
+@pytest.mark.parametrize("cert_url", CERT_ADDRESSES)
+def test_a_certificate_from_anywhere_but_an_sns_host_is_never_fetched(app, monkeypatch, cert_url):
+    """The forger serves their own certificate at their own address (every address, here):
+    only the check of the address stands between them and a suppressed address."""
+    asked = []
+    monkeypatch.setattr(sns, "fetch", lambda url: asked.append(url) or FORGER_CERT)
+    sns.signing_key.cache_clear()
+    message = signed({**GENUINE, "SigningCertURL": cert_url}, key=FORGER_KEY)
+    assert post(app.test_client(), message).status_code == 403
+    assert asked == []
+    assert recorded(app) == (0, [])
+
+
+def confirmation(subscribe_url=SUBSCRIBE_URL):
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": "2336412f37fb687f5d51e6e2425c464de12884c6",
+        "TopicArn": TOPIC,
+        "Message": f"You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the "
+        "subscription, visit the SubscribeURL included in this message.",
+        "SubscribeURL": subscribe_url,
+        "Timestamp": "2026-12-05T10:00:00.000Z",
+    }
+
+
+def test_a_signed_subscription_confirmation_is_confirmed_and_logged(app, fetched, caplog):
+    with caplog.at_level(logging.INFO, logger="mail.sns"):
+        assert post(app.test_client(), signed(confirmation(), "2")).status_code == 200
+    assert fetched == [CERT_URL, SUBSCRIBE_URL]
+    assert f"Confirmed the SNS subscription to topic {TOPIC}" in caplog.text
+    assert recorded(app) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "subscribe_url",
+    ["https://evil.example/?Action=ConfirmSubscription", SUBSCRIBE_URL.replace("https", "http")],
+)
+def test_a_subscribe_url_off_sns_is_not_visited(app, fetched, subscribe_url):
+    message = signed(confirmation(subscribe_url))
+    assert post(app.test_client(), message).status_code == 403
+    assert fetched == [CERT_URL]
+
+
+def test_a_forged_subscription_confirmation_visits_nothing(app, fetched):
+    message = {**signed(confirmation()), "Token": "another"}
+    assert post(app.test_client(), message).status_code == 403
+    assert SUBSCRIBE_URL not in fetched
+
+
+def test_when_sns_cannot_be_reached_the_answer_asks_for_a_retry(app, monkeypatch):
+    def unreachable(url):
+        raise sns.Unavailable("timed out")
+
+    monkeypatch.setattr(sns, "fetch", unreachable)
+    sns.signing_key.cache_clear()
+    response = post(app.test_client(), signed(GENUINE))
+    assert response.status_code == 503  # SNS sends it again later
+    assert recorded(app) == (0, [])
+
+
+def test_without_topics_the_endpoint_is_off(make_app, fetched):
+    client = make_app().test_client()
+    assert post(client, signed(GENUINE)).status_code == 404
+    assert fetched == []
+
+
+def test_a_browser_post_from_another_site_is_refused_before_anything(app, fetched):
+    # SNS sends no browser headers; a page on another site that posts here does.
+    response = app.test_client().post(
+        "/mail/ses",
+        data=json.dumps(signed(GENUINE)),
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert fetched == [] and recorded(app) == (0, [])
+
+
+def test_the_string_to_sign_is_the_one_aws_documents():
+    """AWS's example string to sign for a Notification, byte for byte."""
+    message = {
+        "Type": "Notification",
+        "MessageId": "4d4dc071-ddbf-465d-bba8-08f81c89da64",
+        "TopicArn": "arn:aws:sns:us-east-2:123456789012:s4-MySNSTopic-1G1WEFCOXTC0P",
+        "Subject": "My subject",
+        "Message": "My Test Message",
+        "Timestamp": "2019-01-31T04:37:04.321Z",
+        "SignatureVersion": "1",
+    }
+    assert sns.string_to_sign(message) == (
+        b"Message\nMy Test Message\nMessageId\n4d4dc071-ddbf-465d-bba8-08f81c89da64\n"
+        b"Subject\nMy subject\nTimestamp\n2019-01-31T04:37:04.321Z\n"
+        b"TopicArn\narn:aws:sns:us-east-2:123456789012:s4-MySNSTopic-1G1WEFCOXTC0P\n"
+        b"Type\nNotification\n"
+    )

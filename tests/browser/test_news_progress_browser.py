@@ -95,7 +95,8 @@ def test_the_send_steps_before_sending(live, page):
         update_id = update.id
     page.goto(f"{live.url}/admin/cases/{gustavo}/updates/{update_id}#news-email")
     shoot(page, "news-send-390")
-    page.click("#news-email a:has-text('Spanish')")
+    page.select_option("#news-preview-language", "es")
+    page.click("#news-email button:has-text('Preview')")
     page.wait_for_selector("iframe.email-preview")
     frame = page.frame_locator("iframe.email-preview")
     assert "Cargos retirados" in frame.locator("h1").inner_text()

@@ -65,9 +65,10 @@ def outbox_group():
 
 @outbox_group.command("status")
 def outbox_status():
-    """How many emails are pending, sent and dead."""
+    """How many emails are pending, sent and dead; and never sent: capped (over an
+    address's daily cap) or suppressed (bounced, complained or, for news, unsubscribed)."""
     counts = outbox.status_counts()
-    for state in ("pending", "sent", "dead"):
+    for state in ("pending", "sent", "dead", "capped", "suppressed"):
         click.echo(f"{state}: {counts.get(state, 0)}")
     for email in outbox.dead_emails():
         click.echo(f"  dead #{email.id} after {email.attempts} attempts: {email.last_error}")

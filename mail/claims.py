@@ -88,6 +88,12 @@ def start_sending(email):
     return update_held([email], **values) == 1
 
 
+def set_aside(email, state):
+    """Put a held email in a final state without trying it (its address is suppressed):
+    no attempt charged, never sent. False when its batch no longer holds it."""
+    return update_held([email], state=state, claimed_by=None, held_until=None) == 1
+
+
 def renew(batch):
     """Push the hold of every email the batch still holds MAIL_CLAIM_SECONDS ahead."""
     return update_held(batch, held_until=hold_until(utcnow()))

@@ -7,8 +7,13 @@ out within seconds and another worker sends the rows: nothing is lost, and the o
 duplicate possible is an email the SMTP server accepted just before the worker died
 (or lost its database), before it could record it. On PostgreSQL several workers claim
 with FOR UPDATE SKIP LOCKED; on SQLite claims are serialised by BEGIN IMMEDIATE.
+
+On the way out each email is checked against the suppression list (may_go), paced to
+MAIL_RATE_PER_SECOND per worker (relays.Pacer), given its List-Unsubscribe headers
+(mail/unsubscribe.py) and its own return path (mail/verp.py).
 """
 
+import collections
 import contextlib
 import hmac
 import logging
@@ -18,17 +23,16 @@ import smtplib
 import time
 from datetime import timedelta
 from email.utils import parseaddr
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import lazy_gettext as _l
-from flask_mail import Connection, Message
+from flask_mail import Message
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import begin_write, db
-from mail import claims
+from mail import claims, relays, suppression, unsubscribe, verp
 from models import Letter, Outbox, utcnow
 from supporters import retention
 from web import locale
@@ -43,15 +47,10 @@ SUBJECTS = {
 
 
 def render(email):
-    """(subject, text, html) of a queued email, rendered when it is sent.
-
-    Links are built from BASE_URL, never from whatever host a request named. A
-    supporter's email is written in the language of the page they wrote on (the letter's
-    locale, the newest letter's for a new-link email): its words, the case's texts,
-    dates, and links to pages in that language. Staff emails stay English.
-    """
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        if email.template.startswith("staff_"):  # staff/links.py, staff/lockout.py
+    """(subject, text, html) of a queued email, rendered when it is sent, in its context
+    (email_context): each kind of email by its own renderer."""
+    with email_context(email) as letter:
+        if email.template.startswith("staff_"):
             from staff.emails import SUBJECTS as STAFF_SUBJECTS
             from staff.emails import staff_context
 
@@ -61,14 +60,31 @@ def render(email):
                 render_template(f"email/{email.template}.txt", **context),
                 render_template(f"email/{email.template}.html", **context),
             )
+        if email.template in OTHER_SUPPORTER_EMAILS:
+            return OTHER_SUPPORTER_EMAILS[email.template](email, letter)
+        return render_for_supporter(email, letter)
+
+
+@contextlib.contextmanager
+def email_context(email):
+    """Where an email is rendered; yields its letter (None for staff emails and emails
+    about no letter).
+
+    Links are built from BASE_URL, never from whatever host a request named. A
+    supporter's email is written in the language of the page they wrote on (the letter's
+    locale, the newest letter's for a new-link email): its words, the case's texts,
+    dates, and links to pages in that language. Staff emails stay English.
+    """
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        if email.template.startswith("staff_"):  # staff/links.py, staff/lockout.py
+            yield None
+            return
         letter = db.session.get(Letter, email.letter_id) if email.letter_id else None
         # The email's own language (news, data links), else its letter's page language,
         # while the site still offers it.
         language = email.language or (letter.locale if letter is not None else None)
         with force_locale(locale.supported(language)):
-            if email.template in OTHER_SUPPORTER_EMAILS:
-                return OTHER_SUPPORTER_EMAILS[email.template](email, letter)
-            return render_for_supporter(email, letter)
+            yield letter
 
 
 def news_email(email, letter):
@@ -165,35 +181,19 @@ def as_text(reply):
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
-class TimeoutConnection(Connection):
-    """Flask-Mail's connection, with a connect and read timeout (it sets none)."""
-
-    def configure_host(self):
-        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = smtp_class(
-            self.mail.server, self.mail.port, timeout=current_app.config["MAIL_TIMEOUT"]
-        )
-        if self.mail.use_tls:
-            host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
-
-    def __exit__(self, *exc_info):
-        # After a timeout smtplib has closed the link already, and QUIT would raise
-        # "please run connect() first": nothing is left to close.
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            super().__exit__(*exc_info)
-
-
 def build_message(email):
+    """The email as Flask-Mail sends it, with its List-Unsubscribe headers when it carries
+    them: built in the email's context, so the link opens in the email's language."""
     subject, text, html = render(email)
+    with email_context(email):
+        headers = unsubscribe.list_headers(email)
     message = Message(
         subject=subject,
         recipients=[email.recipient],
         body=text,
         html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers=headers or None,
     )
     message.msgId = message_id(email)
     return message
@@ -210,51 +210,40 @@ def message_id(email):
     return f"<{digest}@{address.rpartition('@')[2] or 'localhost'}>"
 
 
-class SmtpRelay:
-    """A batch's SMTP connection, opened for its first email and closed with the batch."""
-
-    def __init__(self):
-        self.exits = contextlib.ExitStack()
-        self.connection = None
-
-    def send(self, email, message):
-        if self.connection is None:
-            mail = current_app.extensions["mail"]
-            self.connection = self.exits.enter_context(TimeoutConnection(mail))
-        self.connection.send(message)
-
-    def close(self):
-        self.connection = None
-        self.exits.close()
-
-
-class FolderRelay:
-    """Development without MAIL_SERVER: each email becomes instance/mail/<id>.eml."""
-
-    def send(self, email, message):
-        folder = mail_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{email.id:08d}.eml").write_bytes(message.as_bytes())
-
-    def close(self):
-        pass
-
-
-def mail_folder():
-    return Path(current_app.instance_path) / "mail"
-
-
 # The relay said no to this one email (its recipient, sender or content): the link works.
 REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
-def send_one(relay, email):
+def may_go(email):
+    """Whether the suppression list lets this email go (mail/suppression.py). Supporter
+    emails of every kind, confirmations included, never go to an address that hard-bounced,
+    complained or soft-bounced too often; case news not to one that unsubscribed either.
+
+    Staff emails (invitations, reset links, sign-in warnings) are not checked: they go to
+    the organisation's own accounts, on request, and are how staff get into their account
+    again; a suppression (one a forged bounce could cause, or a complaint about news made
+    from the same mailbox) must never lock a staff member out. A staff address that
+    bounces shows as a failed email in `outbox status` and on the dashboard instead.
+    """
+    if email.template.startswith("staff_"):
+        return True
+    return suppression.may_send(email.recipient, news=email.template in NEWS)
+
+
+NEWS = ("news",)  # what an unsubscribe stops (staff's test sends of news still go)
+
+
+def send_one(relay, email, pacer):
     """Try one held email: "sent", "failed" (this email), "broken" (the link to the relay
-    failed: down, too slow or dropped) or "gone" (another worker holds it now)."""
+    failed: down, too slow or dropped), "suppressed" (its address is on the suppression
+    list: set aside, no attempt charged) or "gone" (another worker holds it now)."""
+    if not may_go(email):
+        return "suppressed" if claims.set_aside(email, "suppressed") else "gone"
+    pacer.wait()
     if not claims.start_sending(email):
         return "gone"
     try:
-        relay.send(email, build_message(email))
+        relay.send(email, build_message(email), envelope_from=verp.verp_address(email.recipient))
     except REFUSALS as error:
         outcome = ("failed", error)
     except (OSError, smtplib.SMTPException) as error:
@@ -268,65 +257,80 @@ def send_one(relay, email):
     return outcome[0]
 
 
-def send_claimed(batch, stopping=lambda: False):
-    """Send a claimed batch one email at a time, keeping its hold. Returns (sent, failed).
+def send_claimed(batch, stopping=lambda: False, pacer=None, tally=None):
+    """Send a claimed batch one email at a time, keeping its hold, at most
+    MAIL_RATE_PER_SECOND a second (`pacer`: the worker's, kept from batch to batch).
+    Returns (sent, failed); `tally` (a Counter) gets every outcome, suppressed ones too.
 
     A failure is charged to the email tried alone, with its cause. When the link to the
     relay fails, or the worker is stopping, the emails not tried yet are released.
     """
-    relay = SmtpRelay() if current_app.config["MAIL_SERVER"] else FolderRelay()
-    outcomes = []
+    pacer = pacer or relays.Pacer.for_worker()
+    relay = relays.relay()
+    outcomes = collections.Counter()
     with claims.keeping_hold(batch):
         try:
             for index, email in enumerate(batch):
-                if stopping() or "broken" in outcomes:
+                if stopping() or outcomes["broken"]:
                     claims.release(batch[index:])
                     break
-                outcomes.append(send_one(relay, email))
+                outcomes[send_one(relay, email, pacer)] += 1
         finally:
             relay.close()
-    return outcomes.count("sent"), outcomes.count("failed") + outcomes.count("broken")
+    if tally is not None:
+        tally.update(outcomes)
+    return outcomes["sent"], outcomes["failed"] + outcomes["broken"]
 
 
-def send_due(limit=50, stopping=lambda: False):
+def send_due(limit=50, stopping=lambda: False, pacer=None, tally=None):
     """Claim one batch of due emails and send it. Returns (sent, failed)."""
     batch = claims.claim_due(limit)
-    return send_claimed(batch, stopping) if batch else (0, 0)
+    return send_claimed(batch, stopping, pacer, tally) if batch else (0, 0)
 
 
 def run_worker(once=False, poll_seconds=1.0, log=print):
     """Send due emails until stopped (SIGTERM/SIGINT), or only what is due now with once.
 
     Stopping finishes the email in hand and releases the rest of the batch at once. A
-    pass that sends nothing (nothing due, or the relay failing) ends a run with once, and
-    is otherwise followed by a pause.
+    pass that sends nothing and sets nothing aside (nothing due, or the relay failing)
+    ends a run with once, and is otherwise followed by a pause. One pacer for the whole
+    run: the rate holds across batches.
     """
     stopping = []
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))
-    total_sent = total_failed = 0
+    pacer, totals = relays.Pacer.for_worker(), collections.Counter()
     daily = retention.Daily()
     while not stopping:
+        tally = collections.Counter()
         try:
             if not once:
                 daily.run_if_due(log)  # at the start, then once a day
-            sent, failed = send_due(stopping=lambda: bool(stopping))
+            send_due(stopping=lambda: bool(stopping), pacer=pacer, tally=tally)
         except SQLAlchemyError:  # the database is away: keep the worker, try again soon
             db.session.rollback()
             log("mail-worker: database unavailable, retrying in a few seconds")
             time.sleep(poll_seconds * 5)
             continue
-        total_sent, total_failed = total_sent + sent, total_failed + failed
-        if sent or failed:
-            log(f"mail-worker: sent {sent}, failed {failed}")
-        if not sent:
+        totals.update(tally)
+        log_pass(tally, log)
+        if not (tally["sent"] or tally["suppressed"]):
             if once:
                 break
             time.sleep(poll_seconds)
     if stopping:
         log("mail-worker: stopped; emails not sent yet are back in the queue")
-    return total_sent, total_failed
+    return totals["sent"], totals["failed"] + totals["broken"]
+
+
+def log_pass(tally, log):
+    """One line per pass that did something: sent, failed, and set aside when any were."""
+    sent, failed = tally["sent"], tally["failed"] + tally["broken"]
+    if sent or failed:
+        log(f"mail-worker: sent {sent}, failed {failed}")
+    if tally["suppressed"]:
+        log(f"mail-worker: {tally['suppressed']} not sent (address suppressed)")
 
 
 def status_counts():

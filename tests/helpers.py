@@ -34,7 +34,6 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         message.envelope_to = list(envelope.rcpt_tos)
         message.envelope_from = envelope.mail_from  # the return path (VERP) bounces go to
-        message.envelope_from = envelope.mail_from  # SMTP MAIL FROM: the return path
         self.messages.append(message)
         return "250 Message accepted for delivery"
 

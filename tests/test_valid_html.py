@@ -34,6 +34,7 @@ from helpers import (
 
 import letters
 from extensions import db
+from mail import unsubscribe
 from models import Case, Letter, Partner, StaffLink
 from staff import links
 
@@ -146,6 +147,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
+    unsubscribe_pages(app, pages)
     database_down_pages(app, make_app, pages)
 
     html_endpoints = {
@@ -249,6 +251,21 @@ def pages_in_languages(app, pages):
         pages.add(f"{lang}-confirmed", client.get(confirmed.headers["Location"]))
         pages.add(f"{lang}-privacy", client.get(f"/{lang}/privacy"))
         pages.add(f"{lang}-not-found", client.get(f"/{lang}/no/such/page"), 404)
+
+
+def unsubscribe_pages(app, pages):
+    """An email's unsubscribe link: its page, a link that does not work, and where the
+    button lands; in English and in Arabic."""
+    client = app.test_client()
+    for prefix in ("", "/ar"):
+        name = f"unsubscribe{prefix.replace('/', '-')}"
+        with app.test_request_context(f"{prefix}/"):  # the page's language: the link's
+            path = unsubscribe.unsubscribe_url("reader@example.org")
+        path = path.removeprefix("http://localhost")
+        pages.add(name, client.get(path))
+        pages.add(f"{name}-refused", client.get(path + "x"), 400)
+        done = client.post(path, headers=SAME_ORIGIN)
+        pages.add(f"{name}-done", client.get(done.headers["Location"]))
 
 
 def database_down_pages(app, make_app, pages):

@@ -13,6 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 CONFIRM_TOKEN = re.compile(r"/confirm/(?!(?:resend|sent)(?:/|$))[^/]+")
 # A staff member's emailed link: /admin/invitation/<token> and /admin/reset/<token>.
 STAFF_LINK_TOKEN = re.compile(r"/admin/(invitation|reset)/[^/]+")
+# An email's unsubscribe link: the same for every email to one address, so it would tie
+# the log's lines to that person.
+UNSUBSCRIBE_TOKEN = re.compile(r"/unsubscribe/[^/]+")
+
 
 
 def private_url(url):
@@ -20,4 +24,5 @@ def private_url(url):
     parts = urlsplit(url)
     path = CONFIRM_TOKEN.sub("/confirm/<token>", parts.path)
     path = STAFF_LINK_TOKEN.sub(r"/admin/\1/<token>", path)
+    path = UNSUBSCRIBE_TOKEN.sub("/unsubscribe/<token>", path)
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))

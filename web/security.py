@@ -18,6 +18,13 @@ CSP = (
 
 # Methods that change nothing (RFC 9110's safe methods): never refused here.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The one endpoint any page may post to: an email's unsubscribe link (blueprints/
+# unsubscribe.py), the target of RFC 8058's one-click post. A mail provider posts it from
+# its servers, but a webmail may post it from the reader's browser, from the webmail's own
+# site: refusing that would keep someone on our list who asked to leave. Letting it
+# through is harmless: all it can do is take the address in its signed link off the news
+# list (which only that address's emails carry), idempotently; nothing else is reachable.
+CROSS_SITE_ALLOWED = frozenset({"unsubscribe.confirm"})
 
 
 class CrossSiteRequest(Forbidden):
@@ -40,7 +47,7 @@ def refuse_cross_site_requests():
     it is no forgery; it is judged by the other checks (staff posts still need Flask-WTF's
     token, embed posts their form token).
     """
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.endpoint in CROSS_SITE_ALLOWED:
         return
     if not sent_from_this_site(request.headers, current_app.config):
         raise CrossSiteRequest()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from helpers import Supporter
 
 from extensions import db
-from mail import suppression, verp
+from mail import bounces, suppression, verp
 from models import MailAddress, MailEvent, Outbox
 
 BOUNCE_ADDRESS = "bounces@letters.example.org"
@@ -346,3 +346,17 @@ def test_a_bounce_of_a_sent_email_stops_the_next_one(make_app, smtp, cases, tmp_
     with app.app_context():
         states = db.session.scalars(sa.select(Outbox.state).order_by(Outbox.id)).all()
     assert states == ["sent", "suppressed"]
+
+
+def test_a_message_the_library_cannot_read_is_kept_and_its_text_not_logged(
+    app, runner, maildir, monkeypatch, caplog
+):
+    def broken(message):
+        raise ValueError(f"cannot parse {message['To']}")
+
+    monkeypatch.setattr(bounces, "all_failures", broken)
+    kept = maildir.add(postfix_dsn(BOUNCE_ADDRESS, "jane@example.net"))
+    assert run(runner, maildir) == "bounces: 0 hard, 0 soft, 0 complaints, 1 not bounces"
+    assert maildir.get_message(kept).get_flags() == "FS"
+    assert "could not be read as a report (ValueError)" in caplog.text
+    assert "example" not in caplog.text

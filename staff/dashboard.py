@@ -1,5 +1,5 @@
 """The staff dashboard's figures: letters by case, kind, country, partner and day, the
-moderation queue and the outbox.
+moderation queue, the outbox, and bounces, complaints and unsubscribes per day.
 
 A campaign stores millions of letters, so the figures come from a few GROUP BY queries
 that indexes answer without reading a letter (the per-case, per-country and per-partner
@@ -11,7 +11,7 @@ data (dicts, numbers, dates), never rows of a session.
 
 import math
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,7 +19,7 @@ from flask import current_app
 import delivery
 from extensions import begin_write, db
 from mail import outbox
-from models import KINDS, Case, Letter, Outbox, Partner, utcnow
+from models import KINDS, Case, Letter, MailEvent, Outbox, Partner, utcnow
 from staff import audit
 from web import caching
 
@@ -197,6 +197,45 @@ def outbox_figures():
     }
 
 
+# What came back from sending (mail/suppression.py records it, without the address).
+MAIL_EVENT_DAYS = 30
+MAIL_EVENTS = ("bounce", "soft_bounce", "complaint", "unsubscribe")
+CHARTED_EVENTS = ("bounce", "complaint", "unsubscribe")  # soft bounces: in the table
+
+
+def mail_events_statement(since):
+    """Events per day and kind since `since`, from ix_mail_events_created_at: a few a day."""
+    day = sa.func.date(MailEvent.created_at)
+    return (
+        sa.select(day, MailEvent.kind, sa.func.count())
+        .where(MailEvent.created_at >= since)
+        .group_by(day, MailEvent.kind)
+    )
+
+
+def mail_event_figures(today=None):
+    """Bounces, soft bounces, complaints and unsubscribes of each of the last
+    MAIL_EVENT_DAYS days (UTC), today included: totals, a row per day (newest first) and a
+    chart per charted kind, every chart on the same days so that they read side by side."""
+    end = today or utcnow().date()
+    start = end - timedelta(days=MAIL_EVENT_DAYS - 1)
+    per_kind = {kind: {} for kind in MAIL_EVENTS}
+    for value, kind, count in db.session.execute(
+        mail_events_statement(datetime.combine(start, time.min))
+    ):
+        per_kind.setdefault(kind, {})[date.fromisoformat(str(value)[:10])] = int(count)
+    days = [end - timedelta(days=n) for n in range(MAIL_EVENT_DAYS)]
+    return {
+        "start": start,
+        "end": end,
+        "totals": {kind: sum(per_kind[kind].values()) for kind in MAIL_EVENTS},
+        "days": [{"day": day} | {k: per_kind[k].get(day, 0) for k in MAIL_EVENTS} for day in days],
+        "charts": {
+            kind: day_chart(per_kind[kind], MAIL_EVENT_DAYS, end=end) for kind in CHARTED_EVENTS
+        },
+    }
+
+
 def collect():
     """Every figure of the dashboard, read now."""
     by_case, by_country, by_partner = add_up(letter_groups())
@@ -222,6 +261,7 @@ def collect():
             for kind, since in first_in_queue().items()
         },
         "outbox": outbox_figures(),
+        "mail_events": mail_event_figures(),
     }
 
 
@@ -265,19 +305,22 @@ def nice_step(value):
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 
 
-def day_chart(per_day, days=CHART_DAYS):
+def day_chart(per_day, days=CHART_DAYS, end=None):
     """Bars for up to `days` days ending with the latest day that has letters, the quiet
     days included as zeros; with the axis ticks and the day labels that fit. None without
-    letters."""
-    if not per_day:
+    letters. Given an `end`, exactly the `days` days up to it, even all quiet."""
+    if end is not None:
+        start = end - timedelta(days=days - 1)
+    elif not per_day:
         return None
-    end = max(per_day)
-    start = max(min(per_day), end - timedelta(days=days - 1))
+    else:
+        end = max(per_day)
+        start = max(min(per_day), end - timedelta(days=days - 1))
     series = [(start + timedelta(n), 0) for n in range((end - start).days + 1)]
     series = [(day, per_day.get(day, 0)) for day, _zero in series]
     busiest = max(series, key=lambda pair: pair[1])
     step = nice_step(busiest[1] / 4)
-    top = step * math.ceil(busiest[1] / step)  # 2 to 4 steps up to the busiest day
+    top = max(step, step * math.ceil(busiest[1] / step))  # 2 to 4 steps up to the busiest
     plot_width, plot_height = PLOT_RIGHT - PLOT_LEFT, PLOT_BOTTOM - PLOT_TOP
     pitch = plot_width / len(series)
     width = max(1.0, pitch * 0.72)

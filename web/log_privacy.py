@@ -18,7 +18,6 @@ STAFF_LINK_TOKEN = re.compile(r"/admin/(invitation|reset)/[^/]+")
 UNSUBSCRIBE_TOKEN = re.compile(r"/unsubscribe/[^/]+")
 
 
-
 def private_url(url):
     """`url` (a path or a full URL) without its query, fragment or confirmation token."""
     parts = urlsplit(url)

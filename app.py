@@ -97,10 +97,11 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from blueprints import admin, api, auth, embed, public, unsubscribe, webhooks
+    from blueprints import admin, api, auth, embed, public, unsubscribe, webhooks, your_letters
 
     app.register_blueprint(public.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(your_letters.bp)
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(webhooks.bp)  # POST /mail/ses (Amazon SES through SNS)
     app.register_blueprint(api.bp, url_prefix="/api")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from delivery.export import deliverable_appeals, deliverable_solidarity
 from extensions import db
-from models import Case, Letter, Outbox
+from models import Case, ContactConsent, DataLink, Letter, Outbox
 
 ERASED = "erased:"  # email_key prefix: unique per letter, so the counted-once index holds
 
@@ -75,3 +75,47 @@ def delete_unconfirmed(condition):
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def erase_address(email_key):
+    """Erase everything the site holds about one address (`email_key`: lower-cased), in
+    the caller's write transaction: its letters as anonymise_letters does, its consent to
+    hear from the campaign, its "Your letters" links, and every supporter email to it
+    (the outbox keeps recipients in clear: case news too). The keyed hash of its
+    suppression list entry (mail/suppression.py) stays: it reads as nobody, and it keeps
+    an address that bounced or complained from being emailed again. Returns counts.
+
+    Finding emails by recipient reads the whole outbox (no index on it): an erasure is
+    rare, and retention keeps the outbox to a few days of mail."""
+    links = sa.select(DataLink.id).where(DataLink.email_key == email_key)
+    emails = db.session.execute(
+        sa.delete(Outbox)
+        .where(
+            sa.or_(
+                Outbox.data_link_id.in_(links),
+                sa.and_(
+                    sa.func.lower(Outbox.recipient) == email_key,
+                    ~Outbox.template.startswith("staff_"),  # a staff account's own emails
+                ),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    anonymised, deleted = anonymise_letters(Letter.email_key == email_key)
+    consents = db.session.execute(
+        sa.delete(ContactConsent)
+        .where(ContactConsent.email_key == email_key)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    links_deleted = db.session.execute(
+        sa.delete(DataLink)
+        .where(DataLink.email_key == email_key)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {
+        "letters_anonymised": anonymised,
+        "letters_deleted": deleted,
+        "consents": consents,
+        "links": links_deleted,
+        "emails": emails,
+    }

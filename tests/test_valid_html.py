@@ -35,8 +35,9 @@ from helpers import (
 import letters
 from extensions import db
 from mail import unsubscribe
-from models import Case, Letter, Partner, StaffLink
+from models import Case, DataLink, Letter, Partner, StaffLink
 from staff import links
+from supporters import links as data_links
 
 VNU_JAR = Path(__file__).parents[1] / "node_modules/vnu-jar/build/dist/vnu.jar"
 FRAGMENT_PAGE = (
@@ -147,6 +148,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
+    your_letters_pages(app, admin, pages)
     unsubscribe_pages(app, pages)
     database_down_pages(app, make_app, pages)
 
@@ -460,3 +462,49 @@ def staff_account_pages(app, admin, pages):
     pages.add("set-password-errors", short, 422)
     pages.add("link-refused", client.get(paths["reset"] + "x"), 400)
     pages.add("invitation-refused", client.get(paths["invite"] + "x"), 400)
+
+
+def your_letters_pages(app, admin, pages):
+    """The "Your letters" pages: asking (with a mistake), the link's page (good, refused), the
+    letters page with a change made, the erase question and its answer, in English and in
+    Arabic; and staff's page for an address, its erase question and answer."""
+    client = app.test_client()
+    Supporter(client).submit(CASE, email="yours@example.org", consent_contact="y")
+    for prefix in ("", "/ar"):
+        name = f"your-letters{prefix.replace('/', '-')}"
+        pages.add(name, client.get(f"{prefix}/your-letters"))
+        mistake = client.post(f"{prefix}/your-letters", data={"email": "nope"}, headers=SAME_ORIGIN)
+        pages.add(f"{name}-errors", mistake, 422)
+        asked = client.post(
+            f"{prefix}/your-letters", data={"email": "yours@example.org"}, headers=SAME_ORIGIN
+        )
+        pages.add(f"{name}-sent", client.get(asked.headers["Location"]))
+        with app.test_request_context(f"{prefix}/your-letters"):
+            newest = db.session.scalars(sa.select(DataLink).order_by(DataLink.id.desc())).first()
+            path = data_links.link_url(newest).removeprefix("http://localhost")
+        pages.add(f"{name}-link", client.get(path))
+        pages.add(f"{name}-link-refused", client.get(path + "x"), 400)
+        opened = client.post(path, headers=SAME_ORIGIN)
+        pages.add(f"{name}-page", opened)
+        pages.add(f"{name}-used", client.post(path, headers=SAME_ORIGIN), 400)
+        access = {"access": hidden_value(opened.get_data(as_text=True), "access")}
+        changed = client.post(
+            f"{prefix}/your-letters/news", data={**access, "news": "off"}, headers=SAME_ORIGIN
+        )
+        pages.add(f"{name}-changed", changed)
+        question = client.post(f"{prefix}/your-letters/erase", data=access, headers=SAME_ORIGIN)
+        pages.add(f"{name}-erase", question)
+    erased = client.post(
+        "/ar/your-letters/erase", data={**access, "confirm": "yes"}, headers=SAME_ORIGIN
+    )
+    pages.add("your-letters-erased", erased)
+    refused = client.post("/your-letters/view", data=access, headers=SAME_ORIGIN)
+    pages.add("your-letters-access-ended", refused, 403)
+    Supporter(client).submit(CASE, email="theirs@example.org")
+    pages.add("supporters", admin.get("/admin/supporters"))
+    pages.add("supporters-errors", post(admin, "/admin/supporters", email=""), 422)
+    pages.add("supporters-found", post(admin, "/admin/supporters", email="theirs@example.org"))
+    question = post(admin, "/admin/supporters/erase", email="theirs@example.org")
+    pages.add("supporters-erase", question)
+    done = post(admin, "/admin/supporters/erase", email="theirs@example.org", confirm="yes")
+    pages.add("supporters-erased", done)

@@ -93,7 +93,16 @@ def suggestion(language):
 
 # The page whose form a posted answer (its errors, a thank-you, a refused link) answers;
 # a post from no page of its own (a new link asked for) has the home pages instead.
-POSTED_FROM = {"public.submit": "public.case", "public.confirm_post": "public.confirm"}
+POSTED_FROM = {
+    "public.submit": "public.case",
+    "public.confirm_post": "public.confirm",
+    # "Your letters": every answer to its forms leads to its first page in each language
+    # (the letters page itself has no address: it lives in the answer to a POST).
+    **{
+        f"your_letters.{view}": "your_letters.ask"
+        for view in ("ask_post", "open_link", "view", "export", "consent", "news", "erase")
+    },
+}
 
 
 def this_page_in_every_language():
@@ -107,6 +116,8 @@ def this_page_in_every_language():
     if request.method == "POST":  # a posted form's answer has no address: the form's page
         endpoint = POSTED_FROM.get(endpoint)
         args.pop("kind", None)
+        if endpoint == "your_letters.ask":
+            args = {}  # a used "Your letters" link's token goes into no other address
     in_languages = endpoint and (
         endpoint.startswith("embed.") or current_app.url_map.is_endpoint_expecting(endpoint, "lang")
     )

@@ -1,6 +1,7 @@
 """What logs may say about a request: its path, never a confirmation token or a query.
 
-A confirmation link (/confirm/<token>) is a key to a supporter's letter, a staff link
+A confirmation link (/confirm/<token>) is a key to a supporter's letter, a "Your
+letters" link (/your-letters/<token>) to all of them, a staff link
 (/admin/invitation/<token>, /admin/reset/<token>) a key to a staff account, and a query
 can hold what a moderator searched for (an address, a name). So the access log and the
 app's error log write the path with any token replaced by "<token>" and no query string.
@@ -11,6 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 # /confirm/<token>, but not the fixed pages /confirm/resend and /confirm/sent.
 CONFIRM_TOKEN = re.compile(r"/confirm/(?!(?:resend|sent)(?:/|$))[^/]+")
+# A "Your letters" link, /your-letters/<token>, but not the pages and forms beside it.
+DATA_LINK_TOKEN = re.compile(
+    r"/your-letters/(?!(?:sent|view|export|consent|news|erase)(?:/|$))[^/]+"
+)
 # A staff member's emailed link: /admin/invitation/<token> and /admin/reset/<token>.
 STAFF_LINK_TOKEN = re.compile(r"/admin/(invitation|reset)/[^/]+")
 # An email's unsubscribe link: the same for every email to one address, so it would tie
@@ -22,6 +27,7 @@ def private_url(url):
     """`url` (a path or a full URL) without its query, fragment or confirmation token."""
     parts = urlsplit(url)
     path = CONFIRM_TOKEN.sub("/confirm/<token>", parts.path)
+    path = DATA_LINK_TOKEN.sub("/your-letters/<token>", path)
     path = STAFF_LINK_TOKEN.sub(r"/admin/\1/<token>", path)
     path = UNSUBSCRIBE_TOKEN.sub("/unsubscribe/<token>", path)
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))

@@ -24,6 +24,7 @@ NAV = [
     ("admin.cases", _l("Cases"), True),
     ("admin.partners", _l("Partners"), True),
     ("admin.staff", _l("Staff"), True),
+    ("admin.supporters", _l("Supporters' data"), True),
     ("admin.audit", _l("Audit log"), True),
     ("admin.settings", _l("Settings"), True),
     ("auth.recovery_codes", _l("Recovery codes"), False),  # each staff member's own
@@ -90,4 +91,5 @@ from blueprints.admin import (  # noqa: E402,F401
     queue,
     settings,
     staff,
+    supporters,
 )

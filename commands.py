@@ -9,6 +9,7 @@ from flask_babel import ngettext
 
 import partners
 from cases.demo import ADDRESS_TBC, demo_cases, fill_in
+from cases.demo_outcomes import seed_outcomes
 from cases.manage import forget_cached_pages
 from extensions import begin_write, db
 from mail import bounces, outbox
@@ -35,6 +36,8 @@ def seed_command():
             added.append(data["slug"])
         elif found := fill_in(case, data):
             filled[case.slug] = found
+    closed, closed_filled = seed_outcomes(existing)  # a closed case with its outcome
+    filled.update(closed_filled)
     db.session.commit()
     if filled:
         forget_cached_pages()
@@ -43,6 +46,8 @@ def seed_command():
         f"Demo campaign: {len(added)} case(s) added, {len(demo) - len(added)} already there;"
         f" languages besides English: {', '.join(languages) or 'none'}."
     )
+    if closed:
+        click.echo(f"Closed demo case with its outcome added: {', '.join(closed)}.")
     for slug, found in filled.items():
         click.echo(f"  {slug}: filled in {len(found)} missing: {', '.join(found)}.")
 

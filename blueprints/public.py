@@ -14,6 +14,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import TooManyRequests
 
@@ -35,12 +36,13 @@ from blueprints.shared import (
     store_letter,
     visible_case,
 )
+from cases import updates
 from extensions import csrf, db, limiter
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
 from supporters import retention
 from web import caching, errors, locale
-from web.htmx import fragment_or_page
+from web.htmx import fragment_or_page, is_htmx
 from web.security import CrossSiteRequest
 
 bp = Blueprint("public", __name__)
@@ -76,8 +78,22 @@ def render_index(suggested=None):
     total = sum(counts.get(case.id, 0) for case in cases)
     suggestion = locale.suggestion(suggested) if suggested else None
     return render_template(
-        "public/index.html", cases=cases, counts=counts, total=total, suggestion=suggestion
+        "public/index.html",
+        cases=cases,
+        counts=counts,
+        total=total,
+        suggestion=suggestion,
+        outcomes=updates.home_outcomes(str(get_locale())),
+        format_date=format_date,
     )
+
+
+def case_news(case):
+    """The case page's news section: the case's published updates in the page's language."""
+    return {
+        "news": updates.published_updates(case.id, str(get_locale())),
+        "format_date": format_date,
+    }
 
 
 @locale.route(bp, "/cases/<slug>")
@@ -103,6 +119,7 @@ def render_case(slug, language):
         forms={kind: blank_form(case, kind, language) for kind in KINDS},
         count=letters.case_count(case.id),
         language=language,
+        **case_news(case),
     )
 
 
@@ -121,6 +138,7 @@ def render_form(case, form, status, problem=None):
         problem_kind=form.kind,
         count=letters.case_count(case.id),
         language=form.language.data or "en",
+        **({} if is_htmx() else case_news(case)),  # a fragment has no news section
     )
     return errors.unavailable(response) if status >= 500 else response
 

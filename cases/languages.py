@@ -86,23 +86,36 @@ def completeness(case):
     return [language_status(case, code) for code in other_languages()]
 
 
-class CaseInLanguage:
-    """A case read in one language: each of TRANSLATED_FIELDS in that language where staff
-    wrote it, else in English (the case's own columns); every other attribute is the
-    case's. lang_of(field) tells which language a text is in, for its `lang` attribute."""
+class InLanguage:
+    """A row read in one language: each of `fields` in that language where staff wrote
+    it (row.translations), else in English (the row's own columns); every other attribute
+    is the row's. lang_of(field) tells which language a text is in, for its `lang`
+    attribute (templates/_macros/case_text.html reads it)."""
 
-    def __init__(self, case, language):
-        self.case = case
+    fields = ()
+
+    def __init__(self, row, language):
+        self.row = row
         self.language = language
-        self.texts = (case.translations or {}).get(language) or {}
+        self.texts = (row.translations or {}).get(language) or {}
 
     def __getattr__(self, name):
-        if name in TRANSLATED_FIELDS and self.texts.get(name):
+        if name in self.fields and self.texts.get(name):
             return self.texts[name]
-        return getattr(self.case, name)
+        return getattr(self.row, name)
 
     def lang_of(self, field):
         return self.language if self.texts.get(field) else "en"
+
+
+class CaseInLanguage(InLanguage):
+    """A case read in one language: its TRANSLATED_FIELDS translated where staff did."""
+
+    fields = TRANSLATED_FIELDS
+
+    @property
+    def case(self):
+        return self.row
 
     @property
     def address_confirmed(self):

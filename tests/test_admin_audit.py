@@ -234,4 +234,4 @@ def test_the_log_never_changes_through_this_page(app, admin, cases):
     assert admin.post("/admin/audit").status_code in (400, 405)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 5
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 6

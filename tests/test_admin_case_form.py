@@ -99,7 +99,9 @@ def test_web_addresses_are_unique(app, admin, cases):
     assert response.status_code == 422
     assert "Another case already uses this web address." in text(response)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 5
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 6
+        )  # the demo's five and a draft
 
 
 def test_letters_longer_than_a_supporter_may_send_are_refused(admin, cases):

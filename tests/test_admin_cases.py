@@ -50,7 +50,7 @@ def test_a_new_case_is_a_draft_the_public_cannot_see(app, admin, client, cases):
 
 def test_new_case_form_starts_at_the_end_of_the_order(admin, cases):
     page = text(admin.get(NEW))
-    assert re.search(r'id="sort_order"[^>]*value="5"', page)  # after the demo's 1 to 4
+    assert re.search(r'id="sort_order"[^>]*value="6"', page)  # after the demo's 1 to 5
     assert re.search(r'id="goal"[^>]*value="10000"', page)
     assert re.search(r'<select id="country"[^>]*>\s*<option value="">Choose the country', page)
     assert "<option value=CL>Chile" in page

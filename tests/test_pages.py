@@ -5,6 +5,7 @@ import pytest
 from factories import CaseCounterFactory
 
 from cases.demo import CASES
+from cases.demo_outcomes import CASE as CLOSED_CASE
 from extensions import db
 from models import Case
 
@@ -75,7 +76,8 @@ def test_stats_api_gives_totals_per_published_case(app, client, cases):
     body = response.get_json()
     assert body["total"] == 10
     by_slug = {case["slug"]: case for case in body["cases"]}
-    assert set(by_slug) == {case["slug"] for case in CASES}
+    assert set(by_slug) == {case["slug"] for case in CASES} | {CLOSED_CASE["slug"]}
+    assert by_slug[CLOSED_CASE["slug"]]["status"] == "closed"
     assert by_slug["germain-rukuki"] == {
         "slug": "germain-rukuki",
         "name": "Germain Rukuki",

@@ -147,6 +147,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     two_factor_pages(app, admin, pages)
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
+    case_news_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
     your_letters_pages(app, admin, pages)
     unsubscribe_pages(app, pages)
@@ -429,6 +430,24 @@ def closed_case_pages(app, admin, pages):
     pages.add("case-closed", page)
     pages.add("case-closed-letter", supporter.submit(slug, fields=fields), 409)
     pages.add("embed-closed", client.get(f"/embed/{PARTNER}/{slug}"))
+
+
+def case_news_pages(app, admin, pages):
+    """A case's news for staff (its list, a new update with its problems, an update's
+    page), and the case page showing it in Arabic, half translated."""
+    with app.app_context():
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == CASE))
+    base = f"/admin/cases/{case_id}/updates"
+    pages.add("admin-updates-empty", admin.get(base))
+    pages.add("admin-update-new", admin.get(f"{base}/new"))
+    pages.add("admin-update-problems", post(admin, f"{base}/new", title="", happened_on="x"), 422)
+    fields = {"title": "A hearing is set", "body": "One.\r\n\r\nTwo.", "outcome": "released"}
+    created = post(admin, f"{base}/new", happened_on="2025-03-14", title_ar="جلسة", **fields)
+    assert created.status_code == 303
+    pages.add("admin-update", admin.get(created.headers["Location"]))
+    assert post(admin, created.headers["Location"] + "/publish").status_code == 303
+    pages.add("admin-updates", admin.get(base))
+    pages.add("case-news-ar", app.test_client().get(f"/ar/cases/{CASE}"))
 
 
 def toast_and_letters(answer):

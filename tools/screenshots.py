@@ -35,6 +35,10 @@ for code in ("es", "fr", "tr", "ar"):
 PAGES.update(
     {
         "case-ar-nassima": "/ar/cases/nassima-al-sada",
+        # A closed case with its news, and the home page's "Letters work" it feeds.
+        "case-closed": "/cases/maxima-acuna",
+        "case-closed-es": "/es/cases/maxima-acuna",
+        "case-closed-ar": "/ar/cases/maxima-acuna",
         "thanks-ar": "/ar/cases/nassima-al-sada/thanks/appeal",
         "confirm-invalid-ar": "/ar/confirm/not-a-token",
         "privacy-ar": "/ar/privacy",
@@ -69,7 +73,26 @@ def staff_pages(page, base, out, width_name):
     for name, path in list(STAFF_PAGES.items())[1:]:
         if page.goto(base + path).status == 200:
             page.screenshot(path=out / f"{name}-{width_name}.png", full_page=True)
+    news_pages(page, base, out, width_name)
     page.context.clear_cookies()
+
+
+def news_pages(page, base, out, width_name):
+    """The last case's news (the demo's closed case): its list, its first update's page
+    with the email to its writers, and the form for a new update."""
+    page.goto(base + STAFF_PAGES["admin-cases"])
+    links = page.locator('a[href$="/updates"]')
+    if not links.count():
+        return
+    updates = base + links.last.get_attribute("href")
+    page.goto(updates)
+    page.screenshot(path=out / f"admin-updates-{width_name}.png", full_page=True)
+    first = page.locator(".updates-table a")
+    if first.count():
+        page.goto(base + first.first.get_attribute("href"))
+        page.screenshot(path=out / f"admin-update-{width_name}.png", full_page=True)
+    page.goto(updates + "/new")
+    page.screenshot(path=out / f"admin-update-new-{width_name}.png", full_page=True)
 
 
 def form_pages(page, url, out, suffix):

@@ -92,4 +92,5 @@ from blueprints.admin import (  # noqa: E402,F401
     settings,
     staff,
     supporters,
+    updates,
 )

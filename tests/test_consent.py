@@ -148,8 +148,8 @@ SETTINGS = {
 def test_the_privacy_notice_says_what_the_settings_say(make_app, prefix, close_days, changed_on):
     app = make_app(**SETTINGS)
     html = app.test_client().get(f"{prefix}/privacy").get_data(as_text=True)
-    assert "Amnesty Test Section &amp; Trust holds your data" in html
-    assert '<a href="mailto:dpo@rights.example">dpo@rights.example</a>' in html
+    assert "<bdi>Amnesty Test Section &amp; Trust</bdi> holds your data" in html
+    assert '<a href="mailto:dpo@rights.example" dir="ltr">dpo@rights.example</a>' in html
     assert "letters@rights.example" not in html  # the sending address is not the contact
     assert "deleted with its emails 45 days after it was written" in html
     assert "deleted from our records 9 days after they went" in html

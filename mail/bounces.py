@@ -175,10 +175,9 @@ def report_entries(message):
     if key:
         kind = HARD if permanent else SOFT if temporary else None
         return [(kind, key)] if kind else []
-    permanent = [address.decode() for address in permanent]
-    temporary = [address.decode() for address in temporary if address not in permanent]
-    hard = [(HARD, each) for each in hashed(permanent)]
-    return hard + [(SOFT, each) for each in hashed(temporary)]
+    hard = hashed(address.decode() for address in permanent)
+    soft = [key for key in hashed(a.decode() for a in temporary) if key not in hard]
+    return [(HARD, key) for key in hard] + [(SOFT, key) for key in soft]
 
 
 def record(kind, key, source):

@@ -278,6 +278,26 @@ def test_a_report_without_our_return_path_is_taken_at_its_word(app, runner, mail
     assert address_state(app, "other@example.net") == ("hard_bounce", 0)
 
 
+def test_a_report_for_several_recipients_counts_each_once(app, runner, maildir):
+    # One email to several recipients, bounced by a server that reports them together:
+    # one failed, one delayed, and one both failed and delayed (the failure counts).
+    blocks = [("a@example.net", "failed"), ("b@example.net", "delayed")]
+    blocks += [("c@example.net", "delayed"), ("c@example.net", "failed")]
+    report = postfix_dsn(BOUNCE_ADDRESS, "x@example.net").decode()
+    status = "".join(
+        f"Final-Recipient: rfc822; {address}\nAction: {action}\nStatus: 5.1.1\n\n"
+        for address, action in blocks
+    )
+    start = report.index("Final-Recipient: rfc822; x@example.net")
+    end = report.index("--4ABCD1234", start)
+    maildir.add((report[:start] + status + report[end:]).encode())
+    assert run(runner, maildir) == "bounces: 2 hard, 1 soft, 0 complaints, 0 not bounces"
+    assert address_state(app, "a@example.net") == ("hard_bounce", 0)
+    assert address_state(app, "b@example.net") == (None, 1)
+    assert address_state(app, "c@example.net") == ("hard_bounce", 0)
+    assert address_state(app, "x@example.net") is None
+
+
 def test_soft_bounces_suppress_at_the_limit(app, runner, maildir):
     address = "full.mailbox@example.net"
     for _ in range(2):

@@ -23,6 +23,7 @@ TARGET_TYPE = re.compile(r"^[a-z_]+$")
 COMMAND_LINE = "cli"  # the actor filter's value for events with no staff member (CLI)
 TARGET_LABELS = {
     "cases": _l("Case"),
+    "case_updates": _l("Case update"),
     "letters": _l("Letter"),
     "staff_users": _l("Staff account"),
     "partners": _l("Partner"),

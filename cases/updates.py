@@ -10,6 +10,7 @@ Emailing an update to the case's writers is mail/news.py's concern.
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from cases.languages import InLanguage
 from cases.manage import forget_cached_pages
@@ -87,18 +88,13 @@ def home_outcomes(language, limit=HOME_OUTCOMES):
 def create_update(case, values):
     """A new update of `case`, as a draft: the public sees it once staff publish it."""
     begin_write()
-    update = CaseUpdate(case_id=case.id, created_by_id=audit_actor_id(), **values)
+    author = current_user.id if current_user.is_authenticated else None
+    update = CaseUpdate(case_id=case.id, created_by_id=author, **values)
     db.session.add(update)
     db.session.flush()
     audit.record("case_update.create", update, case=case.slug, title=update.title)
     db.session.commit()
     return update
-
-
-def audit_actor_id():
-    from flask_login import current_user
-
-    return current_user.id if getattr(current_user, "is_authenticated", False) else None
 
 
 def edit_update(update, values):

@@ -54,6 +54,16 @@ def body_field(label, required):
     )
 
 
+class DayField(DateField):
+    """A day as the browser's date picker sends it (2017-05-03), with our own message."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_("Please give the date like 2017-05-03.")) from error
+
+
 class UpdateForm(FlaskForm):
     """The English texts, the date and the outcome; update_form() adds the languages."""
 
@@ -62,8 +72,8 @@ class UpdateForm(FlaskForm):
 
     title = title_field(_l("Title"), True)
     body = body_field(_l("What happened"), True)
-    happened_on = DateField(
-        _l("Date"), validators=[InputRequired(_l("Please give the date, like 2017-05-03."))]
+    happened_on = DayField(
+        _l("Date"), validators=[InputRequired(_l("Please give the date like 2017-05-03."))]
     )
     outcome = SelectField(_l("Outcome for the person (optional)"), default="")
 

@@ -22,6 +22,7 @@ mail/news.py as the admin page calls it:
 """
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -132,6 +133,27 @@ def analyse(db, sa, table):
             c.execute(sa.text(f"VACUUM ANALYZE {table}"))
 
 
+def server_cpu(db, sa):
+    """A function that tells the CPU seconds the database's own process has spent since:
+    on a machine busy with other work the wall-clock time says more about the others.
+    PostgreSQL on this machine only (its backend's /proc entry); SQLite runs in this
+    process, whose time is the wall-clock time."""
+    if db.engine.dialect.name != "postgresql":
+        return lambda: float("nan")
+    pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    db.session.commit()
+
+    def seconds():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    start = seconds()
+    return lambda: seconds() - start
+
+
 def timed(function, *args):
     started = time.perf_counter()
     result = function(*args)
@@ -158,11 +180,15 @@ def measure(app, update_id, admin_id):
         staff = db.session.get(StaffUser, admin_id)
         seconds, count = timed(news.recipient_count, update.case_id)
         lines.append(f"recipient_count (update page):     {seconds:7.2f} s  {count:,} addresses")
-        before = peak_mb()
+        before, server, load = peak_mb(), server_cpu(db, sa), os.getloadavg()[0]
         seconds, counts = timed(news.queue_update, update, staff)
         total = sum(counts.values())
         lines.append(
             f"queue_update (one transaction):    {seconds:7.2f} s  {total:,} emails queued"
+        )
+        lines.append(
+            f"  CPU of the database server's process: {server():.1f} s; machine load average "
+            f"{load:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
         lines.append(f"  per language: {dict(sorted(counts.items()))}")
         lines.append(

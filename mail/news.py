@@ -101,14 +101,7 @@ def queue_update(update, staff):
         db.session.rollback()
         raise NewsError(_l("This update was already emailed to the case's writers."))
     now = utcnow()
-    columns, select = news_rows(update, now)
-    db.session.execute(sa.insert(Outbox).from_select(columns, select))
-    counted = db.session.execute(
-        sa.select(Outbox.language, sa.func.count())
-        .where(Outbox.case_update_id == update.id, Outbox.template == NEWS)
-        .group_by(Outbox.language)
-    )
-    update.recipients = dict(counted.all())
+    update.recipients = insert_and_count(update, now)
     update.emailed_at, update.emailed_by_id = now, staff.id
     audit.record(
         "case_update.email",
@@ -119,6 +112,29 @@ def queue_update(update, staff):
     )
     db.session.commit()
     return update.recipients
+
+
+def insert_and_count(update, now):
+    """Insert the update's news rows; returns how many per language.
+
+    PostgreSQL counts the rows as they are inserted (a data-modifying WITH): counted
+    afterwards, a million rows no VACUUM has seen yet would each be read from the table
+    to check its visibility (4 s on the benchmark). SQLite counts them on the progress
+    index, which it reads alone.
+    """
+    columns, select = news_rows(update, now)
+    insert = sa.insert(Outbox).from_select(columns, select)
+    if db.session.get_bind().dialect.name == "postgresql":
+        inserted = insert.returning(Outbox.language).cte("inserted")
+        query = sa.select(inserted.c.language, sa.func.count()).group_by(inserted.c.language)
+    else:
+        db.session.execute(insert)
+        query = (
+            sa.select(Outbox.language, sa.func.count())
+            .where(Outbox.case_update_id == update.id, Outbox.template == NEWS)
+            .group_by(Outbox.language)
+        )
+    return dict(db.session.execute(query).all())
 
 
 def test_send(update, staff, language):

@@ -87,6 +87,7 @@ from blueprints.admin import (  # noqa: E402,F401
     dashboard,
     delivery,
     home,
+    news,
     partners,
     queue,
     settings,

@@ -25,6 +25,8 @@ PAGES = {
     "confirm-invalid": "/confirm/not-a-token",
     "confirmed": "/cases/gustavo-gatica/confirmed",
     "privacy": "/privacy",
+    "your-letters": "/your-letters",
+    "your-letters-link-used": "/your-letters/not-a-token",
     "not-found": "/nowhere",
 }
 # The language is in the address (English has none): each other language's main pages,
@@ -42,6 +44,7 @@ PAGES.update(
         "thanks-ar": "/ar/cases/nassima-al-sada/thanks/appeal",
         "confirm-invalid-ar": "/ar/confirm/not-a-token",
         "privacy-ar": "/ar/privacy",
+        "your-letters-ar": "/ar/your-letters",
         "not-found-ar": "/ar/nowhere",
     }
 )
@@ -56,6 +59,7 @@ STAFF_PAGES = {
     "admin-audit": "/admin/audit",
     "admin-settings": "/admin/settings",
     "admin-partners": "/admin/partners",
+    "admin-supporters": "/admin/supporters",
 }
 
 

@@ -51,6 +51,9 @@ STAFF_SIDE = (
 # `with force_locale(...)` block of delivery/, or in a function of the same module such a
 # block calls: see supporter_side_in_delivery().
 PRINTED_FOR_THE_PERSON = "delivery/"
+# ... and in cases/: what became of the person (cases/updates.py OUTCOMES), which the case
+# page and the home page show.
+SHOWN_ON_PUBLIC_PAGES = ("cases/updates.py",)
 
 
 # -- The catalogs ---------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def read_by_supporters(path, line):
         first <= line <= last for first, last in supporter_side_in_delivery().get(path, [])
     ):
         return True
-    return not path.startswith(STAFF_SIDE)
+    return path in SHOWN_ON_PUBLIC_PAGES or not path.startswith(STAFF_SIDE)
 
 
 def supporter_side(locations):

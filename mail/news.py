@@ -115,26 +115,21 @@ def queue_update(update, staff):
 
 
 def insert_and_count(update, now):
-    """Insert the update's news rows; returns how many per language.
+    """Insert the update's news rows; returns how many per language, counted on the
+    progress index.
 
-    PostgreSQL counts the rows as they are inserted (a data-modifying WITH): counted
-    afterwards, a million rows no VACUUM has seen yet would each be read from the table
-    to check its visibility (4 s on the benchmark). SQLite counts them on the progress
-    index, which it reads alone.
+    In the order of the letters' ids: PostgreSQL then checks each row's letter (its
+    foreign key) and adds it to the letter_id index in the order they are stored, a
+    quarter less work than in the order of the addresses (bench/news_queue.py).
     """
     columns, select = news_rows(update, now)
-    insert = sa.insert(Outbox).from_select(columns, select)
-    if db.session.get_bind().dialect.name == "postgresql":
-        inserted = insert.returning(Outbox.language).cte("inserted")
-        query = sa.select(inserted.c.language, sa.func.count()).group_by(inserted.c.language)
-    else:
-        db.session.execute(insert)
-        query = (
-            sa.select(Outbox.language, sa.func.count())
-            .where(Outbox.case_update_id == update.id, Outbox.template == NEWS)
-            .group_by(Outbox.language)
-        )
-    return dict(db.session.execute(query).all())
+    db.session.execute(sa.insert(Outbox).from_select(columns, select.order_by(Letter.id)))
+    counted = db.session.execute(
+        sa.select(Outbox.language, sa.func.count())
+        .where(Outbox.case_update_id == update.id, Outbox.template == NEWS)
+        .group_by(Outbox.language)
+    )
+    return dict(counted.all())
 
 
 def test_send(update, staff, language):

@@ -32,6 +32,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client refusing our certificate, on purpose: nothing to print
+
+
 @pytest.fixture
 def https_server(tmp_path, monkeypatch):
     """An https server on a free port whose certificate the client trusts (SSL_CERT_FILE,
@@ -39,7 +44,7 @@ def https_server(tmp_path, monkeypatch):
     _key, cert_pem, key_pem = self_signed("localhost", ["127.0.0.1"])
     (tmp_path / "cert.pem").write_bytes(cert_pem)
     (tmp_path / "key.pem").write_bytes(key_pem)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     server.socket = context.wrap_socket(server.socket, server_side=True)

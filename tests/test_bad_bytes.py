@@ -6,6 +6,7 @@ The walk visits every rule of the URL map, as a supporter and as a signed-in adm
 posts carry a valid CSRF token, so that staff views are reached)."""
 
 import re
+from datetime import date
 from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 import pytest
@@ -15,7 +16,7 @@ from markupsafe import escape
 from werkzeug.test import encode_multipart
 
 from extensions import db
-from models import Case, Letter, Outbox, Partner
+from models import Case, CaseUpdate, Letter, Outbox, Partner
 from web.request_checks import UnreadableRequest
 
 NUL = "%00"
@@ -52,9 +53,14 @@ INT_MARKER = 987654321
 
 @pytest.fixture
 def walk(app, gustavo, partner_id):
-    """Plausible values for every URL argument: the demo case, a partner, a language."""
+    """Plausible values for every URL argument: the demo case, a partner, a language, an
+    update of the case."""
     with app.app_context():
         stats_token = db.session.get(Partner, partner_id).stats_token
+        news = CaseUpdate(case_id=gustavo, title="News", body="Text.", happened_on=date.today())
+        db.session.add(news)
+        db.session.commit()
+        update_id = news.id
     return {
         "slug": "gustavo-gatica",
         "case_slug": "gustavo-gatica",
@@ -62,9 +68,11 @@ def walk(app, gustavo, partner_id):
         "kind": "appeal",
         "token": "not-a-real-token",
         "case_id": gustavo,
+        "update_id": update_id,
         "staff_id": 1,
         "language": "en",
         "lang": "es",  # a page in another language than English (/es/...)
+        "lang_code": "es",  # an update's email as Spanish writers get it
         "filename": "css/site.css",
         # Per endpoint, where the generic name means something else.
         ("admin.partners_show", "slug"): "riverside",

@@ -59,6 +59,9 @@ NOT_HTML = {
     "admin.delivery_pdf",
     "admin.delivery_booklet",
     "admin.partners_figures",
+    # An update's email as mail programs get it (layout tables and their attributes), shown
+    # to staff in a sandboxed frame: the staff page around it is checked.
+    "admin.news_preview_html",
 }
 
 
@@ -448,6 +451,22 @@ def case_news_pages(app, admin, pages):
     assert post(admin, created.headers["Location"] + "/publish").status_code == 303
     pages.add("admin-updates", admin.get(base))
     pages.add("case-news-ar", app.test_client().get(f"/ar/cases/{CASE}"))
+    news_email_pages(admin, created.headers["Location"], pages)
+
+
+def news_email_pages(admin, update_path, pages):
+    """An update's email to the case's writers: its preview, the confirmation step, and
+    the update's page while it is sent, with the progress htmx polls for."""
+    pages.add("admin-news-preview-ar", admin.get(f"{update_path}/email/preview?lang=ar"))
+    pages.add("admin-news-confirm", admin.get(f"{update_path}/email/send"))
+    assert post(admin, f"{update_path}/email/send").status_code == 303
+    pages.add("admin-update-sending", admin.get(update_path))
+    progress = admin.get(f"{update_path}/email/progress", headers=HTMX)
+    pages.add("admin-news-progress", progress, fragment=True)
+    pages.add(
+        "admin-news-progress-no-js",
+        admin.get(f"{update_path}/email/progress", follow_redirects=True),
+    )
 
 
 def toast_and_letters(answer):

@@ -147,6 +147,10 @@ def test_the_link_email_is_in_the_language_of_the_page_that_asked(mail_app, smtp
 
 def test_the_link_shows_the_letters_once(mail_app, smtp, writer):
     path = emailed_link(mail_app, smtp, writer)
+    text = smtp.body(smtp.messages[-1], "plain")
+    assert "The link works once, until" in text
+    assert "If you did not ask for it, you can ignore this email" in text
+    assert "Rosa" not in text and "Gustavo" not in text  # nothing about the letters
     html, _access = open_letters(writer, path)
     assert "Appeal for Gustavo Gatica" in html
     assert "Waiting for delivery with the case" in html

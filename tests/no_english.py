@@ -128,8 +128,12 @@ def readable_text(page):
 
 
 def english_in(page, language):
-    """The catalog's English messages that `page`, meant to be in `language`, shows; sorted."""
+    """The catalog's English messages that `page`, meant to be in `language`, shows; sorted.
+    Proper names are read past: "Write for Rights campaign team" (a controller's name, a
+    setting) is not the English of "Write for %(name)s"."""
     text = readable_text(page)
+    for name in PROPER_NAMES:
+        text = text.replace(name, " ")
     return sorted(
         msgid
         for msgid, (longest, regex) in english_messages(language).items()

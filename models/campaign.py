@@ -112,6 +112,9 @@ class Letter(db.Model):
             "moderation",
             "counted",
         ),
+        # A deleted letter's id (erased, or unconfirmed past its time) never comes back, as
+        # on PostgreSQL: a link signed for it must not confirm the next letter stored.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -60,7 +60,11 @@ class DataLink(db.Model):
     signed token carries only this row's id; opening it starts a short access."""
 
     __tablename__ = "data_links"
-    __table_args__ = (sa.Index("ix_data_links_email_key", "email_key"),)
+    __table_args__ = (
+        sa.Index("ix_data_links_email_key", "email_key"),
+        # An erased link's id never comes back: its old token must not open a new link.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email_key: Mapped[str] = mapped_column(sa.String(EMAIL_MAX))

@@ -8,7 +8,8 @@
 - contact_consents: consent to hear from the campaign, with time and notice version;
 - data_links: single-use "Your letters" links;
 - cases.closed_at (retention counts from it; closed cases get their updated_at);
-- letters.privacy_version: the privacy notice the writer agreed to.
+- letters.privacy_version: the privacy notice the writer agreed to; on SQLite, letters
+  and data_links ids are AUTOINCREMENT (a deleted row's id never comes back).
 
 Revision ID: f7a1b2c3d4e5
 Revises: e6f9a3b4c5d7
@@ -53,6 +54,7 @@ def upgrade():
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("used_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_data_links_email_key", "data_links", ["email_key"])
     op.create_table(
@@ -88,7 +90,15 @@ def upgrade():
     with op.batch_alter_table("cases") as batch_op:
         batch_op.add_column(sa.Column("closed_at", sa.DateTime(), nullable=True))
     op.execute("UPDATE cases SET closed_at = updated_at WHERE status = 'closed'")
-    with op.batch_alter_table("letters") as batch_op:
+    # On SQLite a deleted row's id came back (max(id) + 1) for the next letter, and erasing
+    # and retention now delete letters: AUTOINCREMENT, as PostgreSQL's sequences already
+    # do, keeps a link signed for a deleted letter from confirming the next one.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table(
+        "letters",
+        recreate="always" if sqlite else "auto",
+        table_kwargs={"sqlite_autoincrement": True},
+    ) as batch_op:
         batch_op.add_column(
             sa.Column("privacy_version", sa.String(length=20), nullable=False, server_default="")
         )

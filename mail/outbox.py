@@ -148,6 +148,9 @@ def record_result(email, error=None):
     """
     begin_write()
     row = db.session.get(Outbox, email.id, with_for_update=True)
+    if row is None:  # erased (supporters/erase.py) while it was being sent: nothing to record
+        db.session.commit()
+        return
     if row.state == "pending" and error is None:
         row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
         row.claimed_by = row.held_until = None

@@ -43,11 +43,13 @@ def known(email):
 
 def may_send(email, news=False):
     """Whether an email may go to this address: never after a hard bounce, a complaint or
-    too many soft bounces; news (`news=True`) not after an unsubscribe either."""
-    row = known(email)
-    if row is None:
-        return True
-    return row.suppressed_at is None and not (news and row.unsubscribed_at is not None)
+    too many soft bounces; news (`news=True`) not after an unsubscribe either. Every key's
+    entry counts: a complaint recorded before SECRET_KEY changed still holds."""
+    keys = address_keys(email)
+    rows = db.session.scalars(sa.select(MailAddress).where(MailAddress.address_hash.in_(keys)))
+    return not any(
+        row.suppressed_at is not None or (news and row.unsubscribed_at is not None) for row in rows
+    )
 
 
 def touch(key):

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from helpers import Inbox, Supporter, stored
 from test_outbox import later
@@ -232,3 +233,27 @@ def test_an_email_sent_twice_carries_one_message_id(make_app, cases, start_relay
         ids.setdefault(message["To"], []).append(message["Message-ID"])
     assert len(ids[ADDRESSES[0]]) == 2 and len(set(ids[ADDRESSES[0]])) == 1
     assert len({each[0] for each in ids.values()}) == 3
+
+
+def test_an_email_erased_while_it_is_sent_leaves_the_worker_running(
+    mail_app, cases, smtp, monkeypatch
+):
+    """Erasing an address (or retention) may delete an email the worker is sending: the
+    worker records nothing for it and goes on (it used to stop on the missing row)."""
+    Supporter(mail_app.test_client()).submit("gustavo-gatica", email="erased@example.org")
+    Supporter(mail_app.test_client()).submit("gustavo-gatica", email="kept@example.org")
+    first = stored(mail_app, Outbox)[0]
+    real_build = outbox.build_message
+
+    def erased_meanwhile(email):
+        message = real_build(email)
+        if email.id == first.id:
+            db.session.execute(sa.delete(Outbox).where(Outbox.id == email.id))
+            db.session.commit()
+        return message
+
+    monkeypatch.setattr(outbox, "build_message", erased_meanwhile)
+    with mail_app.app_context():
+        assert outbox.run_worker(once=True, log=lambda line: None) == (2, 0)
+    assert [row.recipient for row in stored(mail_app, Outbox)] == ["kept@example.org"]
+    assert [m.envelope_to for m in smtp.messages] == [["erased@example.org"], ["kept@example.org"]]

@@ -76,7 +76,9 @@ class Config:
     MAIL_BOUNCE_IMAP_PASSWORD = os.environ.get("MAIL_BOUNCE_IMAP_PASSWORD") or None
     # Amazon SES bounce and complaint events arrive through SNS: the topics (ARNs,
     # comma-separated) allowed to post to /mail/ses. Empty: the endpoint answers 404.
-    SES_SNS_TOPIC_ARNS = [t for t in os.environ.get("SES_SNS_TOPIC_ARNS", "").split(",") if t]
+    SES_SNS_TOPIC_ARNS = [
+        t.strip() for t in os.environ.get("SES_SNS_TOPIC_ARNS", "").split(",") if t.strip()
+    ]
 
     # Abuse controls.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

@@ -3,22 +3,31 @@ status notifications (RFC 3464) and abuse reports (ARF, RFC 5965) that come back
 read from a Maildir or an IMAP folder by `flask --app app mail bounces`, and Amazon SES
 events that /mail/ses takes (blueprints/webhooks.py; mail/sns.py checks their signature).
 
-Which address a report is about: the VERP key first. With MAIL_BOUNCE_ADDRESS set, every
-email leaves with the envelope sender bounces+<key>@domain (mail/verp.py), so its bounce
-comes back *to* that address, and the key names exactly the address we wrote to (a DSN's
-Final-Recipient may be a forwarding address we never wrote to). Nobody can make up a key for
-an address they do not read, as it is a keyed hash. A report without one of our keys (sent
-before MAIL_BOUNCE_ADDRESS was set, or to the From address) is taken at its word: the failed
-recipients flufl.bounce reads from it, hashed with address_key.
+Anyone can email the bounce mailbox, so only real reports count: a multipart/report of
+report-type delivery-status with its message/delivery-status part, or of report-type
+feedback-report with its message/feedback-report part. Text that merely reads like a
+bounce ("permanent fatal errors ...") is no report, whatever it lists.
+
+Which address a report is about, with MAIL_BOUNCE_ADDRESS set: only the VERP return path's.
+Every email leaves with the envelope sender bounces+<key>-<mac>@domain (mail/verp.py), so
+its bounce comes back *to* that address; our MTA writes it in Delivered-To or X-Original-To
+(read first, then Envelope-To, To, and the Return-Path of the original a report encloses).
+The mac means nobody but us makes such an address, so a report with a valid one names
+exactly one address we wrote to (a DSN's Final-Recipient may be a forwarding address).
+A report without one (sent before MAIL_BOUNCE_ADDRESS was set, or made up by anyone) is
+recorded not at all: it is kept for a person, read and flagged, and counted as unverified.
+Without MAIL_BOUNCE_ADDRESS there is no key to check, and a report is taken at its word:
+the failed recipients flufl.bounce reads from it (or an ARF's Original-Rcpt-To), at most
+MAX_UNKEYED of them; a report naming more is kept for a person.
 
 What becomes of a message once read: a bounce or complaint is recorded, committed, and then
 deleted, because it repeats the address in clear and often the email itself, which the
 address's erasure (supporters/erase.py) and retention could not reach in a mailbox. A message
-that is no report (an out-of-office reply, a supporter writing back) is kept for a person and
-marked read and flagged (Maildir: moved to cur/ with the S and F flags; IMAP: \\Seen and
-\\Flagged). Only unread messages are read, so a second run reads nothing twice. Should the
-run stop between the commit and the deletion, the next run counts that report again (an
-extra event; suppression itself is idempotent).
+that is no report (an out-of-office reply, a supporter writing back) or that we do not act
+on is kept for a person and marked read and flagged (Maildir: moved to cur/ with the S and
+F flags; IMAP: \\Seen and \\Flagged). Only unread messages are read, so a second run reads
+nothing twice. Should the run stop between the commit and the deletion, the next run counts
+that report again (an extra event; suppression itself is idempotent).
 """
 
 import contextlib
@@ -41,6 +50,10 @@ from mail import suppression, verp
 log = logging.getLogger(__name__)
 
 HARD, SOFT, COMPLAINT = "hard", "soft", "complaint"
+NOT_BOUNCE, UNVERIFIED = "not_bounce", "unverified"
+DELIVERY_STATUS, FEEDBACK = "delivery-status", "feedback-report"
+PARTS = {DELIVERY_STATUS: "message/delivery-status", FEEDBACK: "message/feedback-report"}
+MAX_UNKEYED = 3  # addresses one report may name when there is no VERP key to check
 # Where a bounce addressed to our VERP return path says whom it was delivered to: Postfix
 # and Dovecot write Delivered-To, Postfix X-Original-To, Exim Envelope-To, and the
 # reporting server addresses the report To the return path.
@@ -63,8 +76,8 @@ def read_maildir(path):
         if "S" in message.get_flags():
             continue
         outcome = read_message(message)
-        found.update(outcome or {"not_bounce": 1})
-        if outcome:
+        found.update(outcome)
+        if acted(outcome):
             box.remove(key)
         else:
             message.set_subdir("cur")
@@ -116,8 +129,8 @@ def read_imap_message(imap, uid, found):
     parts = checked(imap.uid("FETCH", uid, "(BODY.PEEK[])"), "fetch failed")
     raw = next(part[1] for part in parts if isinstance(part, tuple))
     outcome = read_message(email.message_from_bytes(raw))
-    found.update(outcome or {"not_bounce": 1})
-    flags = r"(\Seen \Deleted)" if outcome else r"(\Seen \Flagged)"
+    found.update(outcome)
+    flags = r"(\Seen \Deleted)" if acted(outcome) else r"(\Seen \Flagged)"
     checked(imap.uid("STORE", uid, "+FLAGS.SILENT", flags), "store failed")
 
 
@@ -148,33 +161,81 @@ def checked(answer, what):
 
 def read_message(message):
     """Record what one message reports, in its own transaction: a Counter of hard, soft and
-    complaint, empty when it reports nothing (no bounce, or nobody we can name)."""
+    complaint; or of not_bounce (no report, or nobody it names) or unverified (a report we
+    do not act on), when it recorded nothing."""
     try:
         entries = report_entries(message)
     except Exception as error:  # noqa: BLE001 (any detector failing on an odd message)
         # A person reads it instead. The error's type only: its text could quote the
         # message, addresses and all.
         log.warning("A message could not be read as a report (%s)", type(error).__name__)
-        return Counter()
-    if entries:
-        begin_write()
-        for kind, key in entries:
-            record(kind, key, "arf" if kind == COMPLAINT else "dsn")
-        db.session.commit()
+        return Counter({NOT_BOUNCE: 1})
+    if entries is None:
+        return Counter({UNVERIFIED: 1})
+    if not entries:
+        return Counter({NOT_BOUNCE: 1})
+    begin_write()
+    for kind, key in entries:
+        record(kind, key, "arf" if kind == COMPLAINT else "dsn")
+    db.session.commit()
     return Counter(kind for kind, _ in entries)
+
+
+def acted(outcome):
+    """Whether a message's outcome recorded something (then it is deleted, else kept)."""
+    return any(outcome[kind] for kind in (HARD, SOFT, COMPLAINT))
 
 
 def report_entries(message):
     """[(kind, address key)] that a message reports: a complaint (ARF abuse report), or a
-    permanent (hard) or temporary (soft) delivery failure. Empty when it is no report."""
-    key = verp_key(message)
-    if is_abuse_report(message):
-        keys = [key] if key else hashed(feedback_recipients(message))
-        return [(COMPLAINT, each) for each in keys]
+    permanent (hard) or temporary (soft) delivery failure; empty when it is no report, or
+    reports nothing to record; None when it is a report we do not act on (no valid VERP
+    key while MAIL_BOUNCE_ADDRESS is set, or more than MAX_UNKEYED addresses)."""
+    kind = report_type(message)
+    if kind is None:
+        return []
+    if verp.bounce_address() is not None:
+        key = verp_key(message)
+        if key is None:
+            return None
+        entry = keyed_entry(message, kind)
+        return [(entry, key)] if entry else []
+    entries = unkeyed_entries(message, kind)
+    return entries if len({key for _, key in entries}) <= MAX_UNKEYED else None
+
+
+def report_type(message):
+    """delivery-status or feedback-report for a real report (RFC 6522 multipart/report of
+    that report-type, with its machine-readable part), else None."""
+    if message.get_content_type() != "multipart/report":
+        return None
+    kind = (message.get_param("report-type") or "").lower()
+    if kind not in PARTS:
+        return None
+    parts = (part.get_content_type() for part in message.walk())
+    return kind if PARTS[kind] in parts else None
+
+
+def keyed_entry(message, kind):
+    """What a report to our return path says of its one address: a complaint (abuse), a
+    hard bounce (some recipient block says Action: failed), a soft one (delayed), or None."""
+    if kind == FEEDBACK:
+        return COMPLAINT if is_abuse_report(message) else None
+    actions = set()
+    for part in message.walk():
+        if part.get_content_type() == PARTS[DELIVERY_STATUS]:
+            blocks = part.get_payload()
+            blocks = blocks if isinstance(blocks, list) else []
+            actions |= {block.get("Action", "").strip().lower() for block in blocks}
+    return HARD if "failed" in actions else SOFT if "delayed" in actions else None
+
+
+def unkeyed_entries(message, kind):
+    """Without VERP: the addresses a report names, taken at its word."""
+    if kind == FEEDBACK:
+        keys = hashed(feedback_recipients(message)) if is_abuse_report(message) else []
+        return [(COMPLAINT, key) for key in keys]
     temporary, permanent = all_failures(message)
-    if key:
-        kind = HARD if permanent else SOFT if temporary else None
-        return [(kind, key)] if kind else []
     hard = hashed(address.decode() for address in permanent)
     soft = [key for key in hashed(a.decode() for a in temporary) if key not in hard]
     return [(HARD, key) for key in hard] + [(SOFT, key) for key in soft]
@@ -217,9 +278,7 @@ def is_abuse_report(message):
 
 def feedback_report(message):
     """The fields of an ARF report's message/feedback-report part, or None."""
-    if message.get_content_type() != "multipart/report":
-        return None
-    if (message.get_param("report-type") or "").lower() != "feedback-report":
+    if report_type(message) != FEEDBACK:
         return None
     for part in message.walk():
         if part.get_content_type() == "message/feedback-report":
@@ -274,7 +333,10 @@ def record_ses(event):
 
 def report(found):
     """The command's one line: what the run found."""
-    return (
+    line = (
         f"bounces: {found[HARD]} hard, {found[SOFT]} soft, {found[COMPLAINT]} complaints, "
-        f"{found['not_bounce']} not bounces"
+        f"{found[NOT_BOUNCE]} not bounces"
     )
+    if found[UNVERIFIED]:
+        line += f"; {found[UNVERIFIED]} reports without our return path, kept for a person"
+    return line

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from helpers import Supporter
 
 from extensions import db
-from mail import bounces, suppression, verp
+from mail import bounces, suppression, unsubscribe, verp
 from models import MailAddress, MailEvent, Outbox
 
 BOUNCE_ADDRESS = "bounces@letters.example.org"
@@ -269,20 +269,47 @@ def test_the_return_path_names_the_address_not_a_forwarding_final_recipient(app,
     assert address_state(app, "ada.old@example.net") is None
 
 
-def test_a_report_without_our_return_path_is_taken_at_its_word(app, runner, maildir):
+def kept_for_a_person(maildir, kept):
+    """The messages are all still there, read and flagged in cur/."""
+    assert sorted(maildir.keys()) == sorted(kept)
+    for key in kept:
+        assert maildir.get_message(key).get_subdir() == "cur"
+        assert maildir.get_message(key).get_flags() == "FS"
+
+
+def test_with_verp_a_report_without_our_return_path_is_kept_and_records_nothing(
+    app, runner, maildir
+):
     # Sent before MAIL_BOUNCE_ADDRESS was set, or to the plain address: no key in it.
+    kept = [maildir.add(postfix_dsn(BOUNCE_ADDRESS, "old@example.net"))]
+    kept.append(maildir.add(exim_dsn("someone+0123@elsewhere.example", "other@example.net")))
+    assert run(runner, maildir) == (
+        "bounces: 0 hard, 0 soft, 0 complaints, 0 not bounces; "
+        "2 reports without our return path, kept for a person"
+    )
+    assert address_state(app, "old@example.net") is None
+    assert address_state(app, "other@example.net") is None
+    assert events(app) == []
+    kept_for_a_person(maildir, kept)
+
+
+@pytest.fixture
+def no_verp(make_app):
+    """A site without MAIL_BOUNCE_ADDRESS: no key to check, reports taken at their word."""
+    return make_app()
+
+
+def test_without_verp_a_report_is_taken_at_its_word(no_verp, maildir):
+    runner = no_verp.test_cli_runner()
     maildir.add(postfix_dsn(BOUNCE_ADDRESS, "old@example.net"))
     maildir.add(exim_dsn("someone+0123@elsewhere.example", "other@example.net"))
     assert run(runner, maildir) == "bounces: 2 hard, 0 soft, 0 complaints, 0 not bounces"
-    assert address_state(app, "old@example.net") == ("hard_bounce", 0)
-    assert address_state(app, "other@example.net") == ("hard_bounce", 0)
+    assert address_state(no_verp, "old@example.net") == ("hard_bounce", 0)
+    assert address_state(no_verp, "other@example.net") == ("hard_bounce", 0)
 
 
-def test_a_report_for_several_recipients_counts_each_once(app, runner, maildir):
-    # One email to several recipients, bounced by a server that reports them together:
-    # one failed, one delayed, and one both failed and delayed (the failure counts).
-    blocks = [("a@example.net", "failed"), ("b@example.net", "delayed")]
-    blocks += [("c@example.net", "delayed"), ("c@example.net", "failed")]
+def several_recipients(blocks):
+    """One Postfix report about several recipients: [(address, action)]."""
     report = postfix_dsn(BOUNCE_ADDRESS, "x@example.net").decode()
     status = "".join(
         f"Final-Recipient: rfc822; {address}\nAction: {action}\nStatus: 5.1.1\n\n"
@@ -290,12 +317,32 @@ def test_a_report_for_several_recipients_counts_each_once(app, runner, maildir):
     )
     start = report.index("Final-Recipient: rfc822; x@example.net")
     end = report.index("--4ABCD1234", start)
-    maildir.add((report[:start] + status + report[end:]).encode())
+    return (report[:start] + status + report[end:]).encode()
+
+
+def test_without_verp_a_report_for_several_recipients_counts_each_once(no_verp, maildir):
+    # One email to several recipients, bounced by a server that reports them together:
+    # one failed, one delayed, and one both failed and delayed (the failure counts).
+    blocks = [("a@example.net", "failed"), ("b@example.net", "delayed")]
+    blocks += [("c@example.net", "delayed"), ("c@example.net", "failed")]
+    maildir.add(several_recipients(blocks))
+    runner = no_verp.test_cli_runner()
     assert run(runner, maildir) == "bounces: 2 hard, 1 soft, 0 complaints, 0 not bounces"
-    assert address_state(app, "a@example.net") == ("hard_bounce", 0)
-    assert address_state(app, "b@example.net") == (None, 1)
-    assert address_state(app, "c@example.net") == ("hard_bounce", 0)
-    assert address_state(app, "x@example.net") is None
+    assert address_state(no_verp, "a@example.net") == ("hard_bounce", 0)
+    assert address_state(no_verp, "b@example.net") == (None, 1)
+    assert address_state(no_verp, "c@example.net") == ("hard_bounce", 0)
+    assert address_state(no_verp, "x@example.net") is None
+
+
+def test_without_verp_a_report_naming_many_addresses_is_kept_for_a_person(no_verp, maildir):
+    victims = [f"victim{n}@example.net" for n in range(bounces.MAX_UNKEYED + 1)]
+    kept = [maildir.add(several_recipients([(v, "failed") for v in victims]))]
+    assert run(no_verp.test_cli_runner(), maildir) == (
+        "bounces: 0 hard, 0 soft, 0 complaints, 0 not bounces; "
+        "1 reports without our return path, kept for a person"
+    )
+    assert [address_state(no_verp, v) for v in victims] == [None] * len(victims)
+    kept_for_a_person(maildir, kept)
 
 
 def test_soft_bounces_suppress_at_the_limit(app, runner, maildir):
@@ -322,17 +369,91 @@ def test_an_abuse_report_is_a_complaint_and_other_feedback_is_not(app, runner, m
     assert events(app) == [("complaint", "arf")]
 
 
-def test_a_made_up_key_suppresses_nobody_we_write_to(app, runner, maildir):
-    # Someone who does not know SECRET_KEY sends a bounce to a return path of their own
-    # making: it names a key no address of ours has.
+def plain_email_listing(addresses):
+    """What anyone can send to the bounce address: no report, only text that reads like
+    one (flufl.bounce's simple matches would take it for a bounce)."""
+    listed = "\n".join(f"<{address}>" for address in addresses)
+    return (
+        f"From: attacker@evil.example\nTo: {BOUNCE_ADDRESS}\nSubject: hello\n\n"
+        f"The following addresses had permanent fatal errors\n{listed}\n"
+    ).encode()
+
+
+def hand_made_abuse_report(recipient):
+    """An ARF report anyone can write, with no return path of ours in it."""
+    return f"""From: attacker@evil.example
+To: {BOUNCE_ADDRESS}
+Subject: complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b"
+
+--b
+Content-Type: text/plain
+
+spam
+--b
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: x
+Version: 1
+Original-Rcpt-To: {recipient}
+
+--b--
+""".encode()
+
+
+@pytest.mark.parametrize("verp_on", [True, False], ids=["verp", "no verp"])
+def test_an_email_that_only_reads_like_a_bounce_suppresses_nobody(make_app, maildir, verp_on):
+    app = make_app(MAIL_BOUNCE_ADDRESS=BOUNCE_ADDRESS if verp_on else "")
+    victims = [f"victim{n}@example.org" for n in range(3)]
+    kept = [maildir.add(plain_email_listing(victims))]
+    output = run(app.test_cli_runner(), maildir)
+    assert output == "bounces: 0 hard, 0 soft, 0 complaints, 1 not bounces"
+    assert [address_state(app, v) for v in victims] == [None, None, None]
+    kept_for_a_person(maildir, kept)
+
+
+def test_with_verp_a_hand_made_abuse_report_suppresses_nobody(app, runner, maildir):
+    kept = [maildir.add(hand_made_abuse_report("staff-or-supporter@example.org"))]
+    assert run(runner, maildir).endswith("; 1 reports without our return path, kept for a person")
+    assert address_state(app, "staff-or-supporter@example.org") is None
+    assert events(app) == []
+    kept_for_a_person(maildir, kept)
+
+
+def test_a_made_up_or_forged_return_path_suppresses_nobody(app, runner, maildir):
+    """Someone without SECRET_KEY sends bounces to return paths of their own making: a
+    random key, and the victim's real address key (which a forwarded email's unsubscribe
+    link gives away) with no mac, or with one they made up."""
     victim = "victim@example.net"
-    forged = BOUNCE_ADDRESS.replace("@", f"+{secrets.token_hex(16)}@")
-    maildir.add(postfix_dsn(forged, victim))
-    assert run(runner, maildir) == "bounces: 1 hard, 0 soft, 0 complaints, 0 not bounces"
+    with app.app_context():
+        key = suppression.address_key(victim)
+    forged = [
+        f"+{secrets.token_hex(16)}-{secrets.token_hex(5)}@",
+        f"+{key}@",
+        f"+{key}-{secrets.token_hex(5)}@",
+    ]
+    kept = [maildir.add(postfix_dsn(BOUNCE_ADDRESS.replace("@", tag), victim)) for tag in forged]
+    assert run(runner, maildir).endswith("; 3 reports without our return path, kept for a person")
     assert address_state(app, victim) is None
     with app.app_context():
         assert suppression.may_send(victim)
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailAddress)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailAddress)) == 0
+    kept_for_a_person(maildir, kept)
+
+
+def test_the_unsubscribe_token_gives_away_the_key_but_not_the_return_path(app, runner, maildir):
+    from itsdangerous import URLSafeSerializer
+
+    victim = "victim@example.net"
+    with app.app_context():
+        token = unsubscribe.token(victim)
+        key = URLSafeSerializer("any key").loads_unsafe(token)[1]  # readable by anyone
+        assert key == suppression.address_key(victim)
+    maildir.add(postfix_dsn(BOUNCE_ADDRESS.replace("@", f"+{key}@"), victim))
+    run(runner, maildir)
+    assert address_state(app, victim) is None
 
 
 def test_the_command_takes_one_source_and_says_when_it_cannot_read_it(runner, tmp_path):
@@ -369,14 +490,15 @@ def test_a_bounce_of_a_sent_email_stops_the_next_one(make_app, smtp, cases, tmp_
 
 
 def test_a_message_the_library_cannot_read_is_kept_and_its_text_not_logged(
-    app, runner, maildir, monkeypatch, caplog
+    no_verp, maildir, monkeypatch, caplog
 ):
     def broken(message):
         raise ValueError(f"cannot parse {message['To']}")
 
     monkeypatch.setattr(bounces, "all_failures", broken)
     kept = maildir.add(postfix_dsn(BOUNCE_ADDRESS, "jane@example.net"))
-    assert run(runner, maildir) == "bounces: 0 hard, 0 soft, 0 complaints, 1 not bounces"
+    output = run(no_verp.test_cli_runner(), maildir)
+    assert output == "bounces: 0 hard, 0 soft, 0 complaints, 1 not bounces"
     assert maildir.get_message(kept).get_flags() == "FS"
     assert "could not be read as a report (ValueError)" in caplog.text
     assert "example" not in caplog.text

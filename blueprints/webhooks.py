@@ -6,6 +6,12 @@ checked by mail/sns.py before anything is recorded. The site-wide cross-site che
 (web/security.py) lets these posts through unchanged, because a server-to-server request
 sends neither Sec-Fetch-Site nor Origin; a browser that does send them is refused there,
 which no genuine SNS delivery is.
+
+A genuine message posted again (a replay, or SNS's own repeat) records nothing: mail/sns.py
+refuses it after an hour, and a MessageId seen within that hour is answered OK and dropped
+(remembered in the app's cache: in Redis, for every process, when CACHE_REDIS_URL is set;
+else in each process). Each address may post PER_ADDRESS messages: SNS posts from many AWS
+addresses, so this is generous, and only slows a stranger down.
 """
 
 import json
@@ -13,7 +19,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, request
 
-from extensions import begin_write, csrf, db
+from extensions import begin_write, csrf, db, limiter
 from mail import bounces, sns
 
 bp = Blueprint("webhooks", __name__)
@@ -24,18 +30,24 @@ log = logging.getLogger(__name__)
 # SNS messages are at most 256 KB, plus the envelope's fields: more than the site's
 # MAX_CONTENT_LENGTH for forms, so this endpoint takes its own (Flask's per-request limit).
 SNS_MAX_BYTES = 300 * 1024
+PER_ADDRESS = "600 per minute"
 
 
 @bp.post("/mail/ses")
+@limiter.limit(lambda: PER_ADDRESS)
 def ses():
     """Take one SNS message: confirm a subscription, or record an SES bounce or complaint.
-    403 and nothing recorded unless it is signed by SNS for one of SES_SNS_TOPIC_ARNS;
-    404 while that setting is empty (the endpoint is off)."""
+    403 and nothing recorded unless it is signed by SNS for one of SES_SNS_TOPIC_ARNS, and
+    recent; 400 for a body that is no JSON; 404 while that setting is empty (the endpoint
+    is off)."""
     topics = current_app.config["SES_SNS_TOPIC_ARNS"]
     if not topics:
         abort(404)
     request.max_content_length = SNS_MAX_BYTES
-    message = request.get_json(force=True, silent=True)  # SNS sends it as text/plain
+    try:  # SNS sends it as text/plain; nesting too deep for the parser is no SNS message
+        message = json.loads(request.get_data())
+    except (ValueError, RecursionError):
+        return "Bad request\n", 400, {"Content-Type": "text/plain"}
     try:
         sns.verify(message, topics)
         if message["Type"] == "SubscriptionConfirmation":
@@ -47,7 +59,14 @@ def ses():
         log.warning("Could not check a message posted to /mail/ses: %s", error)
         return "Try again\n", 503, {"Content-Type": "text/plain"}
     if message["Type"] == "Notification":
-        record_notification(message)
+        if sns.seen_before(message):
+            log.info("Dropped a repeated SNS message on /mail/ses")
+        else:
+            try:
+                record_notification(message)
+            except Exception:
+                sns.forget(message)  # not recorded: SNS's retry must count
+                raise
     return "OK\n", 200, {"Content-Type": "text/plain"}
 
 

@@ -312,8 +312,12 @@ def record_ses(event):
     """Record an Amazon SES bounce or complaint notification (the JSON of an SNS message):
     a Permanent bounce suppresses, a Transient or Undetermined one counts as soft, and a
     complaint suppresses (unless its feedback type says "not spam"). Anything else (a
-    delivery) records nothing. The caller commits. Returns the Counter of what it recorded."""
+    delivery) records nothing, nor does an event about an email we did not send (its
+    mail.source on another domain than ours: the topic may carry another sender's events).
+    The caller commits. Returns the Counter of what it recorded."""
     kind = event.get("notificationType") or event.get("eventType")
+    if not ours(event.get("mail")):
+        return Counter()
     if kind == "Bounce":
         bounce = event.get("bounce") or {}
         entry = HARD if bounce.get("bounceType") == "Permanent" else SOFT
@@ -329,6 +333,16 @@ def record_ses(event):
     for key in keys:
         record(entry, key, "ses")
     return Counter({entry: len(keys)}) if keys else Counter()
+
+
+def ours(mail):
+    """Whether an SES event's mail.source (its envelope sender) is on the domain of
+    MAIL_DEFAULT_SENDER or of MAIL_BOUNCE_ADDRESS (the VERP return path's)."""
+    source = mail.get("source") if isinstance(mail, dict) else None
+    domain = parseaddr(str(source or ""))[1].rpartition("@")[2].lower()
+    config = current_app.config
+    senders = (str(config["MAIL_DEFAULT_SENDER"]), config["MAIL_BOUNCE_ADDRESS"])
+    return bool(domain) and domain in {parseaddr(a)[1].rpartition("@")[2].lower() for a in senders}
 
 
 def report(found):

@@ -143,3 +143,19 @@ def test_the_mail_folder_shows_the_return_path(make_app, cases):
         key = address_key(ADA)
         assert message["Return-Path"] == f"<bounces+{key}-{verp.mac(key)}@example.org>"
     assert message["To"] == ADA
+
+
+def test_a_return_path_made_before_a_key_change_still_reads(make_app):
+    """Bounces come back days later: a return path made under a key now in
+    SECRET_KEY_FALLBACKS still names its address; one made under no key of ours does not."""
+    before = make_app(SECRET_KEY="the old key", MAIL_BOUNCE_ADDRESS=BOUNCES)
+    with before.app_context():
+        sent, key = verp.verp_address(ADA), address_key(ADA)
+    after = make_app(
+        SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=["the old key"], MAIL_BOUNCE_ADDRESS=BOUNCES
+    )
+    stranger = make_app(SECRET_KEY="a key never ours", MAIL_BOUNCE_ADDRESS=BOUNCES)
+    with after.app_context():
+        assert verp.key_from_verp(sent) == key
+    with stranger.app_context():
+        assert verp.key_from_verp(sent) is None

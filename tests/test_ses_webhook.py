@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from helpers import Supporter
 
+from blueprints import webhooks
 from extensions import db
 from mail import sns, suppression
 from models import MailAddress, MailEvent, Outbox
@@ -46,9 +48,12 @@ CONFIRMATION_FIELDS = [
 ]
 
 
+SENDER = "Write for Rights <letters@letters.example.org>"  # what the events say we sent
+
+
 @pytest.fixture
 def app(make_app):
-    return make_app(SES_SNS_TOPIC_ARNS=[TOPIC])
+    return make_app(SES_SNS_TOPIC_ARNS=[TOPIC], MAIL_DEFAULT_SENDER=SENDER)
 
 
 @pytest.fixture
@@ -83,13 +88,18 @@ def signed(message, version="1", key=SNS_KEY):
     return {**message, "Signature": base64.b64encode(signature).decode()}
 
 
+def sns_time(ago=timedelta(0)):
+    """A Timestamp as SNS writes it, `ago` before now."""
+    return (datetime.now(UTC) - ago).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def notification(event, topic=TOPIC, **fields):
     return {
         "Type": "Notification",
         "MessageId": str(uuid.uuid4()),
         "TopicArn": topic,
         "Message": json.dumps(event),
-        "Timestamp": "2026-12-05T12:00:00.000Z",
+        "Timestamp": sns_time(),
         "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
         **fields,
     }
@@ -157,7 +167,7 @@ def may_send(app, address):
 def test_a_signed_permanent_bounce_stops_email_to_the_address(
     make_app, smtp, cases, fetched, version
 ):
-    app = make_app(SES_SNS_TOPIC_ARNS=[TOPIC], MAIL_PORT=smtp.port)
+    app = make_app(SES_SNS_TOPIC_ARNS=[TOPIC], MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER=SENDER)
     client = app.test_client()
     response = post(client, signed(notification(bounce("Permanent", "gone@example.net")), version))
     assert response.status_code == 200
@@ -218,7 +228,11 @@ FORGERIES = {
     "unknown signature version": {**signed(GENUINE), "SignatureVersion": "3"},
     "no signature": {k: v for k, v in signed(GENUINE).items() if k != "Signature"},
     "signature not base64": {**signed(GENUINE), "Signature": "not base64!"},
-    "not JSON": "Type=Notification&TopicArn=" + TOPIC,
+    "empty signature": {**signed(GENUINE), "Signature": ""},
+    "too old (a replay)": signed({**GENUINE, "Timestamp": sns_time(timedelta(minutes=61))}),
+    "from the future": signed({**GENUINE, "Timestamp": sns_time(-timedelta(minutes=6))}),
+    "no time zone": signed({**GENUINE, "Timestamp": sns_time().removesuffix("Z")}),
+    "no timestamp": signed({k: v for k, v in GENUINE.items() if k != "Timestamp"}),
 }
 
 
@@ -238,6 +252,11 @@ CERT_ADDRESSES = [
     "https://sns.eu-west-1.amazonaws.com:8443/SimpleNotificationService-0123abcd.pem",
     "https://sns.eu-west-1.amazonaws.com/redirect?to=SimpleNotificationService-0123abcd.pem",
     "https://evilsns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com:abc/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com:99999/SimpleNotificationService-0123abcd.pem",
+    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem?n=1",
+    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem?",
+    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem#n",
 ]
 
 
@@ -263,7 +282,7 @@ def confirmation(subscribe_url=SUBSCRIBE_URL):
         "Message": f"You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the "
         "subscription, visit the SubscribeURL included in this message.",
         "SubscribeURL": subscribe_url,
-        "Timestamp": "2026-12-05T10:00:00.000Z",
+        "Timestamp": sns_time(),
     }
 
 
@@ -277,7 +296,12 @@ def test_a_signed_subscription_confirmation_is_confirmed_and_logged(app, fetched
 
 @pytest.mark.parametrize(
     "subscribe_url",
-    ["https://evil.example/?Action=ConfirmSubscription", SUBSCRIBE_URL.replace("https", "http")],
+    [
+        "https://evil.example/?Action=ConfirmSubscription",
+        SUBSCRIBE_URL.replace("https", "http"),
+        SUBSCRIBE_URL + "#fragment",
+        SUBSCRIBE_URL.replace(".com/", ".com:abc/"),
+    ],
 )
 def test_a_subscribe_url_off_sns_is_not_visited(app, fetched, subscribe_url):
     message = signed(confirmation(subscribe_url))
@@ -336,3 +360,88 @@ def test_the_string_to_sign_is_the_one_aws_documents():
         b"TopicArn\narn:aws:sns:us-east-2:123456789012:s4-MySNSTopic-1G1WEFCOXTC0P\n"
         b"Type\nNotification\n"
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Type=Notification&TopicArn=" + TOPIC, "[" * 200_000, '{"a": ' * 40_000, b"\xff\xfe"],
+    ids=["form", "deep list", "deep object", "not UTF-8"],
+)
+def test_a_body_that_is_no_json_is_a_bad_request(app, fetched, body):
+    response = app.test_client().post("/mail/ses", data=body, content_type="text/plain")
+    assert response.status_code == 400
+    assert fetched == [] and recorded(app) == (0, [])
+
+
+def test_a_replayed_message_counts_once(app, fetched):
+    """Whoever saw a genuine transient bounce posts it again and again (or SNS repeats it):
+    one soft bounce, not the MAIL_SOFT_BOUNCE_LIMIT that would suppress the address."""
+    client = app.test_client()
+    message = signed(notification(bounce("Transient", "victim@example.net")))
+    assert [post(client, message).status_code for _ in range(6)] == [200] * 6
+    assert recorded(app) == (1, [("soft_bounce", "ses")])
+    assert may_send(app, "victim@example.net")
+    # Another message about the same address (another MessageId) still counts.
+    post(client, signed(notification(bounce("Transient", "victim@example.net"))))
+    assert recorded(app) == (1, [("soft_bounce", "ses")] * 2)
+
+
+def test_a_message_not_recorded_for_an_error_counts_when_sns_sends_it_again(
+    app, fetched, monkeypatch
+):
+    client = app.test_client()
+    message = signed(notification(bounce("Permanent", "gone@example.net")))
+    real = webhooks.bounces.record_ses
+
+    def failing(event):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(webhooks.bounces, "record_ses", failing)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert post(client, message).status_code == 500
+    monkeypatch.setattr(webhooks.bounces, "record_ses", real)
+    assert post(client, message).status_code == 200
+    assert recorded(app) == (1, [("bounce", "ses")])
+
+
+def test_a_certificate_fetch_that_failed_is_not_tried_again_soon(app, fetched):
+    """A stranger who knows our topic posts unsigned messages naming certificate addresses
+    on SNS's host that do not exist: each is fetched at most once, and after
+    FAILURES_PER_MINUTE failures no new one is fetched."""
+    client = app.test_client()
+
+    def unsigned(number):
+        url = f"https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-{number:x}.pem"
+        return {**GENUINE, "SignatureVersion": "2", "Signature": "AAAA", "SigningCertURL": url}
+
+    assert [post(client, unsigned(0)).status_code for _ in range(5)] == [503] * 5
+    assert len(fetched) == 1
+    for number in range(1, 3 * sns.FAILURES_PER_MINUTE):
+        post(client, unsigned(number))
+    assert len(fetched) <= sns.FAILURES_PER_MINUTE + 1  # a minute may turn meanwhile
+    assert recorded(app) == (0, [])
+
+
+def test_each_address_may_post_only_so_many_messages(make_app, fetched, monkeypatch):
+    app = make_app(SES_SNS_TOPIC_ARNS=[TOPIC], RATELIMIT_ENABLED=True, MAIL_DEFAULT_SENDER=SENDER)
+    monkeypatch.setattr(webhooks, "PER_ADDRESS", "3 per minute")
+    client = app.test_client()
+    codes = [post(client, signed(GENUINE)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    other = {"REMOTE_ADDR": "192.0.2.99"}  # SNS posts from many addresses
+    assert client.post("/mail/ses", data="{}", environ_base=other).status_code == 403
+
+
+def test_an_event_about_an_email_from_another_domain_records_nothing(make_app, fetched):
+    """Another sender of the AWS account publishes to the same topic: its bounces are not
+    about our supporters. Our return path's domain counts as ours."""
+    app = make_app(SES_SNS_TOPIC_ARNS=[TOPIC], MAIL_BOUNCE_ADDRESS="bounces@mail.example.net")
+    client = app.test_client()
+    assert app.config["MAIL_DEFAULT_SENDER"].endswith("@localhost>")
+    other = bounce("Permanent", "someone@example.net")  # sent from letters.example.org
+    assert post(client, signed(notification(other))).status_code == 200
+    ours = bounce("Permanent", "gone@example.net")
+    ours["mail"]["source"] = "bounces+0123-4567@mail.example.net"
+    assert post(client, signed(notification(ours))).status_code == 200
+    assert may_send(app, "someone@example.net") and not may_send(app, "gone@example.net")
+    assert recorded(app) == (1, [("bounce", "ses")])

@@ -98,3 +98,13 @@ def resubscribe(key):
     if row is not None:
         row.unsubscribed_at = None
     return row
+
+
+def lift(key):
+    """Email may go again to the address whose hash is `key`: staff found its bounce or
+    complaint was wrong (or forged). Its unsubscribe from case news stays: that was the
+    supporter's own choice. In the caller's write transaction; the row, or None."""
+    row = db.session.get(MailAddress, key, with_for_update=True)
+    if row is not None:
+        row.suppressed_at, row.suppressed_reason, row.soft_bounces = None, "", 0
+    return row

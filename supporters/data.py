@@ -244,3 +244,21 @@ def erase(key, language, audit_as=None):
         audit.record("supporter.erase", address=audit_as, **counts)
     db.session.commit()
     return done, counts
+
+
+def allow_email(key, audit_as):
+    """Staff let email go to the address again after a bounce or a complaint: under every
+    key it may be recorded under (mail/suppression.py), audited as `audit_as` (its keyed
+    hash) with what was lifted. Its case-news choice stays. False when it was not
+    suppressed (nothing changes, nothing is audited)."""
+    begin_write()
+    row = suppression.known(key)
+    if row is None or row.suppressed_at is None:
+        db.session.rollback()
+        return False
+    lifted = {"was": row.suppressed_reason, "soft_bounces": row.soft_bounces}
+    for each in suppression.address_keys(key):
+        suppression.lift(each)
+    audit.record("supporter.allow_email", address=audit_as, **lifted)
+    db.session.commit()
+    return True

@@ -44,6 +44,9 @@ def anonymise_letters(condition):
             city="",
             email_key=sa.literal(ERASED) + sa.cast(Letter.id, sa.String),
             body=sa.case((still_to_deliver(), Letter.body), else_=""),
+            # The fingerprint is an unkeyed hash of the text: whoever guesses a short
+            # text could confirm it. It goes with the text; solidarity_texts' counts stay.
+            fingerprint=sa.case((still_to_deliver(), Letter.fingerprint), else_=""),
             consent_contact=False,
         )
         .execution_options(synchronize_session=False)
@@ -84,6 +87,10 @@ def erase_address(email_key):
     (the outbox keeps recipients in clear: case news too). The keyed hash of its
     suppression list entry (mail/suppression.py) stays: it reads as nobody, and it keeps
     an address that bounced or complained from being emailed again. Returns counts.
+
+    The audit log is left as it is: staff's own records, which name staff, the letter's
+    id and the keyed hash. A moderator's free-text note on a decision (AuditEvent.details
+    "note") is staff's own words; if a moderator quoted a letter there, that quote stays.
 
     Finding emails by recipient reads the whole outbox (no index on it): an erasure is
     rare, and retention keeps the outbox to a few days of mail."""

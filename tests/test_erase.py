@@ -13,7 +13,8 @@ import letters
 from extensions import db
 from mail import outbox
 from mail.suppression import address_key
-from models import AuditEvent, Case, ContactConsent, Letter, Outbox, utcnow
+from models import AuditEvent, Case, ContactConsent, Letter, Outbox, SolidarityText, utcnow
+from moderation.flags import fingerprint
 
 NAME = "Zyxwvut Marker"
 ADDRESS = "marker-9f3@example.org"
@@ -174,6 +175,7 @@ def test_staff_erase_an_address_for_a_supporter(mail_app, cases, marked, admin):
     with mail_app.app_context():
         events = {e.action: e.details for e in db.session.scalars(sa.select(AuditEvent))}
         key = address_key(ADDRESS)
+    assert events["supporter.lookup"] == {"address": key}  # seeing the letters is audited
     assert events["supporter.export"]["address"] == key
     assert events["supporter.erase"]["address"] == key
     assert events["supporter.erase"]["letters_anonymised"] == 3
@@ -198,3 +200,58 @@ def test_the_staff_address_stays_out_of_urls_and_needs_a_token(app, admin):
     assert '<form method="post" action="/admin/supporters"' in page
     refused = admin.post("/admin/supporters/erase", data={"email": ADDRESS, "confirm": "yes"})
     assert refused.status_code == 400  # no CSRF token
+
+
+def test_an_erased_text_cannot_be_confirmed_by_guessing_it(mail_app, cases, marked, admin):
+    """A letter's fingerprint is an unkeyed hash of its text: whoever guesses a short text
+    ("We stand with you.") could confirm it by hashing it. It goes with the text; the
+    count of copies of each solidarity text stays."""
+    with mail_app.app_context():  # held back: its text goes at the erasure
+        db.session.execute(
+            sa.update(Letter)
+            .where(Letter.email_key == ADDRESS, Letter.kind == "solidarity")
+            .values(moderation="rejected")
+        )
+        db.session.commit()
+        copies = dict(
+            db.session.execute(sa.select(SolidarityText.fingerprint, SolidarityText.letters)).all()
+        )
+    token = csrf_from(admin, "/admin/supporters")
+    admin.post(
+        "/admin/supporters/erase", data={"csrf_token": token, "email": ADDRESS, "confirm": "yes"}
+    )
+    with mail_app.app_context():
+        kept = db.session.execute(
+            sa.select(Letter.body, Letter.fingerprint).where(Letter.name == "")
+        ).all()
+        guesses = {fingerprint(text) for text in ("Please free him.", "We stand with you.")}
+        assert sorted(kept) == [
+            ("", ""),  # delivered appeal
+            ("", ""),  # held-back solidarity message
+            ("Please free him.", fingerprint("Please free him.")),  # still to deliver
+        ]
+        assert {fp for body, fp in kept if not body} & guesses == set()
+        after = dict(
+            db.session.execute(sa.select(SolidarityText.fingerprint, SolidarityText.letters)).all()
+        )
+        assert after == copies
+
+
+@pytest.mark.parametrize("email", ["", "   ", "not an address", "marker-9f3@"])
+def test_staff_pages_refuse_a_missing_or_invalid_address(mail_app, marked, admin, email):
+    """Nothing is looked up, downloaded, erased or changed, nor audited."""
+    token = csrf_from(admin, "/admin/supporters")
+    with mail_app.app_context():
+        audited = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    for path in ("", "/export", "/erase", "/allow-email"):
+        answer = admin.post(
+            f"/admin/supporters{path}",
+            data={"csrf_token": token, "email": email, "confirm": "yes"},
+        )
+        assert answer.status_code == 422, path
+        page = answer.get_data(as_text=True)
+        assert "email address, such as name@example.org." in page
+        assert f'value="{email.strip()}"' in page  # kept as typed, to correct it
+    assert ("letters", "name") in traces(mail_app)
+    with mail_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == audited

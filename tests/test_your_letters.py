@@ -12,11 +12,11 @@ import itsdangerous
 import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
-from helpers import SAME_ORIGIN, Supporter, hidden_value, stored
+from helpers import SAME_ORIGIN, Supporter, csrf_from, hidden_value, stored
 
 from extensions import db
 from mail import outbox, suppression
-from models import ContactConsent, DataLink, Letter, Outbox, utcnow
+from models import AuditEvent, ContactConsent, DataLink, Letter, Outbox, utcnow
 from supporters import links
 from web.log_privacy import private_url
 
@@ -156,6 +156,7 @@ def test_the_link_shows_the_letters_once(mail_app, smtp, writer):
     html, _access = open_letters(writer, path)
     assert "Appeal for Gustavo Gatica" in html
     assert "Waiting for delivery with the case" in html
+    assert "<dt>Written on</dt>" in html and "<dt>Confirmed by email</dt>" in html
     again = writer.post(path, headers=SAME_ORIGIN)
     assert again.status_code == 400
     used = again.get_data(as_text=True)
@@ -338,3 +339,80 @@ def test_logs_name_the_link_without_its_token():
     assert private_url("/es/your-letters/MQ.aB-c.d_e") == "/es/your-letters/<token>"
     assert private_url("/your-letters/sent") == "/your-letters/sent"
     assert private_url("/your-letters/erase") == "/your-letters/erase"
+
+
+def test_staff_let_email_go_again_to_an_address_a_bounce_stopped(
+    mail_app, smtp, writer, admin, moderator
+):
+    """A bounce or a complaint, true or forged, stops every email to the address, even
+    its "Your letters" link. Staff see it on Supporters' data and lift it (audited by
+    keyed hash); the supporter's own unsubscribe from case news stays."""
+    with mail_app.app_context():
+        key = suppression.address_key(ADDRESS)
+        suppression.unsubscribe(key, "link")
+        suppression.suppress(key, suppression.HARD_BOUNCE, "ses")
+        db.session.commit()
+    sent = len(smtp.messages)
+    assert ask(writer, ADDRESS).status_code == 303
+    deliver(mail_app)
+    assert len(smtp.messages) == sent  # the link did not go
+    token = csrf_from(admin, "/admin/supporters")
+    page = admin.post("/admin/supporters", data={"csrf_token": token, "email": ADDRESS})
+    html = page.get_data(as_text=True)
+    assert "No email at all since" in html and "an email to it bounced" in html
+    assert "Unsubscribed from case news on" in html
+    assert 'action="/admin/supporters/allow-email"' in html
+    # Only an admin, only with the page's CSRF token.
+    refused = admin.post("/admin/supporters/allow-email", data={"email": ADDRESS})
+    assert refused.status_code == 400
+    other = csrf_from(moderator)
+    forbidden = moderator.post(
+        "/admin/supporters/allow-email", data={"csrf_token": other, "email": ADDRESS}
+    )
+    assert forbidden.status_code == 403
+    with mail_app.app_context():
+        assert not suppression.may_send(ADDRESS)
+    allowed = admin.post(
+        "/admin/supporters/allow-email", data={"csrf_token": token, "email": ADDRESS.upper()}
+    )
+    assert allowed.status_code == 200
+    html = allowed.get_data(as_text=True)
+    assert "email may go to this address again" in html
+    assert "Email goes to this address." in html and "Allow email again" not in html
+    with mail_app.app_context():
+        assert suppression.may_send(ADDRESS)
+        assert not suppression.may_send(ADDRESS, news=True)  # their own choice stays
+        row = suppression.known(ADDRESS)
+        assert (row.suppressed_reason, row.soft_bounces) == ("", 0)
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "supporter.allow_email")
+        ).all()
+        assert [event.details for event in events] == [
+            {"address": key, "was": "hard_bounce", "soft_bounces": 0}
+        ]
+        every_detail = json.dumps([e.details for e in db.session.scalars(sa.select(AuditEvent))])
+        assert "writer-7c1" not in every_detail
+    path = emailed_link(mail_app, smtp, writer)  # the link reaches the supporter now
+    open_letters(writer, path)
+    again = admin.post(
+        "/admin/supporters/allow-email", data={"csrf_token": token, "email": ADDRESS}
+    )
+    assert "Nothing to change" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["es", "fr", "ar", "tr"])
+def test_one_letter_is_not_described_with_the_stats_pages_plural_headers(
+    mail_app, smtp, writer, lang
+):
+    """The partner stats page's columns "Written" and "Confirmed" are plural in most
+    languages ("Escritas"); one letter on this page has its own words."""
+    path = emailed_link(mail_app, smtp, writer, prefix=f"/{lang}")
+    html, _access = open_letters(writer, path)
+    with mail_app.test_request_context(), force_locale(lang):
+        own = gettext("Written on"), gettext("Confirmed by email")
+        plural = gettext("Written"), gettext("Confirmed")
+    for word in own:
+        assert word not in ("Written on", "Confirmed by email")  # translated
+        assert f"<dt>{word}</dt>" in html
+    for word in plural:
+        assert f"<dt>{word}</dt>" not in html

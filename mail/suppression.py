@@ -9,6 +9,7 @@ find what was recorded under them, so a key change does not forget the list.
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -70,10 +71,19 @@ def suppress(key, reason, source):
     return row
 
 
+# Soft bounces (a full mailbox, a server away) add up towards MAIL_SOFT_BOUNCE_LIMIT only
+# while they come within this many days of each other: a mailbox full once a year is not
+# a dead address. Measured from the row's updated_at, its last change: the last soft
+# bounce, or an unsubscribe or resubscribe since, which can only keep the count longer.
+SOFT_BOUNCE_DAYS = 30
+
+
 def soft_bounce(key, source):
-    """One more temporary failure; after MAIL_SOFT_BOUNCE_LIMIT the address is suppressed."""
+    """One more temporary failure; after MAIL_SOFT_BOUNCE_LIMIT of them, none more than
+    SOFT_BOUNCE_DAYS after the one before, the address is suppressed."""
     row = touch(key)
-    row.soft_bounces += 1
+    recent = row.updated_at >= utcnow() - timedelta(days=SOFT_BOUNCE_DAYS)
+    row.soft_bounces = row.soft_bounces + 1 if recent else 1
     db.session.add(MailEvent(kind="soft_bounce", source=source))
     if (
         row.suppressed_at is None

@@ -4,7 +4,7 @@ Used for an erasure the supporter (or staff for them) asks for, and by retention
 case closed. A confirmed letter stays as a row, so every count and figure stays the same,
 but loses its writer's name, address and city; its text stays only while it is still to
 be delivered (without a name). Unconfirmed letters count for nothing and go entirely.
-The emails about these letters go too, sent or not.
+The emails about these letters go too, sent or not, except case news (forget_emails).
 """
 
 import sqlalchemy as sa
@@ -14,6 +14,8 @@ from extensions import db
 from models import Case, ContactConsent, DataLink, Letter, Outbox
 
 ERASED = "erased:"  # email_key prefix: unique per letter, so the counted-once index holds
+# Case news rows (mail/news.py's NEWS; imported from there, it would import this module).
+NEWS = "news"
 
 
 def still_to_deliver():
@@ -29,9 +31,12 @@ def anonymise_letters(condition):
     """Erase the writers' data from the letters matching `condition` (a SQL condition on
     Letter), in the caller's write transaction. Returns (anonymised, deleted) counts."""
     ids = sa.select(Letter.id).where(condition)
+    # Confirmed letters stay, and so may their case news rows (forget_emails); the others
+    # go below with every email of theirs.
+    forget_emails(Outbox.letter_id.in_(ids.where(Letter.status == "confirmed")))
     db.session.execute(
         sa.delete(Outbox)
-        .where(Outbox.letter_id.in_(ids))
+        .where(Outbox.letter_id.in_(ids.where(Letter.status != "confirmed")))
         .execution_options(synchronize_session=False)
     )
     deleted = delete_unconfirmed(condition)
@@ -52,6 +57,33 @@ def anonymise_letters(condition):
         .execution_options(synchronize_session=False)
     )
     return anonymised.rowcount, deleted
+
+
+def forget_emails(condition):
+    """Take the addresses out of the outbox rows matching `condition` (a SQL condition on
+    Outbox), in the caller's write transaction; returns how many rows. They are deleted,
+    except case news: mail/news.progress counts a send's figures from its rows and takes a
+    missing row as sent, so a news row stays, its recipient "erased:<row id>" (unique, so
+    the once-per-address index holds), and one not sent yet never will be ("suppressed",
+    counted as skipped). Its hold goes too: a worker holding it finds it gone."""
+    news = sa.and_(condition, Outbox.template == NEWS)
+    erased = db.session.execute(
+        sa.update(Outbox)
+        .where(news, ~Outbox.recipient.startswith(ERASED))
+        .values(
+            recipient=sa.literal(ERASED) + sa.cast(Outbox.id, sa.String),
+            state=sa.case((Outbox.state == "pending", "suppressed"), else_=Outbox.state),
+            claimed_by=None,
+            held_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    deleted = db.session.execute(
+        sa.delete(Outbox)
+        .where(condition, Outbox.template != NEWS)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return erased + deleted
 
 
 def delete_unconfirmed(condition):
@@ -86,7 +118,8 @@ def erase_address(email_key):
     hear from the campaign, its "Your letters" links, and every supporter email to it
     (the outbox keeps recipients in clear: case news too). The keyed hash of its
     suppression list entry (mail/suppression.py) stays: it reads as nobody, and it keeps
-    an address that bounced or complained from being emailed again. Returns counts.
+    an address that bounced or complained from being emailed again. Its case news rows
+    stay without the address, as forget_emails says. Returns counts.
 
     The audit log is left as it is: staff's own records, which name staff, the letter's
     id and the keyed hash. A moderator's free-text note on a decision (AuditEvent.details
@@ -95,19 +128,15 @@ def erase_address(email_key):
     Finding emails by recipient reads the whole outbox (no index on it): an erasure is
     rare, and retention keeps the outbox to a few days of mail."""
     links = sa.select(DataLink.id).where(DataLink.email_key == email_key)
-    emails = db.session.execute(
-        sa.delete(Outbox)
-        .where(
-            sa.or_(
-                Outbox.data_link_id.in_(links),
-                sa.and_(
-                    sa.func.lower(Outbox.recipient) == email_key,
-                    ~Outbox.template.startswith("staff_"),  # a staff account's own emails
-                ),
-            )
+    emails = forget_emails(
+        sa.or_(
+            Outbox.data_link_id.in_(links),
+            sa.and_(
+                sa.func.lower(Outbox.recipient) == email_key,
+                ~Outbox.template.startswith("staff_"),  # a staff account's own emails
+            ),
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     anonymised, deleted = anonymise_letters(Letter.email_key == email_key)
     consents = db.session.execute(
         sa.delete(ContactConsent)

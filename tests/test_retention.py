@@ -1,19 +1,36 @@
 """Retention, through `flask --app app retention` as an operator (or the mail worker, daily)
 runs it: what goes, what stays, on which day, and that running it again does nothing."""
 
+import signal
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import CaseCounterFactory, CaseFactory, LetterFactory, OutboxFactory, insert_letters
+from factories import (
+    AuditEventFactory,
+    CaseCounterFactory,
+    CaseFactory,
+    LetterFactory,
+    OutboxFactory,
+    insert_letters,
+)
 from helpers import unreachable_database
 
 import letters
-from extensions import db
-from mail import cap
-from models import ContactConsent, DataLink, Letter, Outbox, UsedFormToken, utcnow
-from supporters import retention
+from extensions import begin_write, db
+from mail import cap, news, outbox, suppression
+from models import (
+    CaseUpdate,
+    ContactConsent,
+    DataLink,
+    Letter,
+    MailAddress,
+    Outbox,
+    UsedFormToken,
+    utcnow,
+)
+from supporters import erase, retention
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
@@ -89,9 +106,15 @@ def test_sent_emails_go_after_outbox_keep_days(make_app, keep_days):
         letter = LetterFactory()
         OutboxFactory(letter_id=letter.id, created_at=ago(keep + DAY), sent_at=ago(keep + MINUTE))
         recent = OutboxFactory(letter_id=letter.id, sent_at=ago(keep - MINUTE))
-        # Not sent: a pending email still to go, and a dead one an operator may retry.
+        # Not sent: a pending email still to go, and a dead one an operator may retry
+        # (written long ago, last tried lately).
         pending = OutboxFactory(letter_id=letter.id, state="pending", created_at=ago(keep * 3))
-        dead = OutboxFactory(letter_id=letter.id, state="dead", created_at=ago(keep * 3))
+        dead = OutboxFactory(
+            letter_id=letter.id,
+            state="dead",
+            created_at=ago(keep * 3),
+            next_attempt_at=ago(keep - MINUTE),
+        )
         staff = OutboxFactory(
             letter_id=None, recipient="staff@example.org", template="staff_invite"
         )
@@ -124,13 +147,148 @@ def test_sent_emails_the_daily_cap_still_counts_stay_whatever_the_setting(make_a
         assert cap.emails_today("capped@example.org") == 1
 
 
+def news_send(addresses):
+    """A case update emailed to the writers of `addresses` (a confirmed letter each, to
+    one case), as the mail worker queues it (mail/news.py): the update, and its pending
+    news rows by address."""
+    case = CaseFactory()
+    update = CaseUpdate(
+        case_id=case.id,
+        title="Released",
+        body="He is free.",
+        happened_on=date(2026, 11, 20),
+        published_at=utcnow(),
+        emailed_at=utcnow(),
+        recipients={"en": len(addresses)},
+    )
+    db.session.add(update)
+    db.session.commit()
+    rows = {
+        address: OutboxFactory(
+            letter_id=LetterFactory(case_id=case.id, email=address).id,
+            template=news.NEWS,
+            state="pending",
+            priority=news.PRIORITY,
+            case_update_id=update.id,
+            language="en",
+        )
+        for address in addresses
+    }
+    return update, rows
+
+
+def outbox_rows():
+    """{id: (recipient, state)} of every email in the outbox."""
+    rows = db.session.execute(sa.select(Outbox.id, Outbox.recipient, Outbox.state))
+    return {id_: (recipient, state) for id_, recipient, state in rows}
+
+
+def test_unsent_emails_lose_their_address_after_outbox_keep_days(make_app):
+    """Dead, capped and suppressed emails are deleted OUTBOX_KEEP_DAYS after they were
+    written and last tried; case news keeps its rows without the address, so the send's
+    figures (mail/news.progress) stay what they were."""
+    app = make_app(OUTBOX_KEEP_DAYS=7)
+    old, lately = ago(8 * DAY), ago(6 * DAY)
+    with app.app_context():
+        addresses = [f"zephyrine.{n}@example.org" for n in range(5)]
+        update, rows = news_send(addresses)
+        for address, state, when in zip(
+            addresses,
+            ["sent", "dead", "suppressed", "pending", "suppressed"],
+            [old, old, old, old, lately],
+            strict=True,
+        ):
+            row = rows[address]
+            row.state, row.created_at, row.next_attempt_at = state, when, when
+            row.sent_at = when if state == "sent" else None
+        letter = LetterFactory(email="zephyrine@example.org")
+        gone = [
+            OutboxFactory(letter_id=letter.id, state=state, created_at=old).id
+            for state in ("dead", "capped", "suppressed")
+        ]
+        news_test = OutboxFactory(
+            letter_id=None,
+            recipient="staff.zephyrine@example.org",
+            template="news_test",
+            case_update_id=update.id,
+            state="dead",
+            created_at=old,
+        )
+        tried_lately = OutboxFactory(
+            letter_id=letter.id, state="dead", created_at=old, next_attempt_at=lately
+        )
+        capped_today = OutboxFactory(letter_id=letter.id, template="repeat", state="capped")
+        db.session.commit()
+        young = {tried_lately.id, capped_today.id, rows[addresses[3]].id, rows[addresses[4]].id}
+        figures = news.progress(update)
+        assert figures["total"] == {
+            "queued": 5,
+            "sent": 1,
+            "failed": 1,
+            "skipped": 2,
+            "pending": 1,
+        }
+        news_ids = {address: row.id for address, row in rows.items()}
+        everything = outbox_rows()
+        gone += [news_test.id, news_ids[addresses[0]]]
+        update_id = update.id
+
+    assert run(app) == "retention: 1 sent email deleted, 6 unsent emails erased"
+    with app.app_context():
+        dead, suppressed = news_ids[addresses[1]], news_ids[addresses[2]]
+        expected = {key: everything[key] for key in everything if key not in gone}
+        expected[dead] = (f"erased:{dead}", "dead")
+        expected[suppressed] = (f"erased:{suppressed}", "suppressed")
+        assert outbox_rows() == expected
+        # Untouched: the news still to send, and emails written or tried within the week.
+        assert {key: expected[key] for key in young} == {key: everything[key] for key in young}
+        assert news.progress(db.session.get(CaseUpdate, update_id)) == figures
+    assert run(app) == "retention: nothing to do"
+
+
+def test_an_erased_address_s_case_news_is_never_sent_nor_counted_as_sent(app):
+    """Erasing an address (supporters/erase.py) keeps its news rows without the address:
+    deleted, a row not sent yet would count as sent in the send's figures."""
+    with app.app_context():
+        update, rows = news_send(["zephyrine@example.org", "other@example.org"])
+        mine, theirs = rows["zephyrine@example.org"], rows["other@example.org"]
+        theirs.state, theirs.sent_at = "sent", utcnow()
+        db.session.commit()
+        begin_write()
+        erased = erase.erase_address("zephyrine@example.org")
+        db.session.commit()
+        assert erased["emails"] == 1 and erased["letters_anonymised"] == 1
+        assert outbox_rows() == {
+            mine.id: (f"erased:{mine.id}", "suppressed"),  # never sent: skipped
+            theirs.id: ("other@example.org", "sent"),
+        }
+        assert news.progress(update)["total"] == {
+            "queued": 2,
+            "sent": 1,
+            "failed": 0,
+            "skipped": 1,
+            "pending": 0,
+        }
+        assert not outbox.send_due()[0]
+        assert every_text_mentioning(MARKER) == {}
+
+
+def test_the_scan_reads_json_columns_too(app):
+    """So that the scans above cannot miss a name kept in a JSON column."""
+    with app.app_context():
+        AuditEventFactory(details={"writer": "Zephyrine Quill"})
+        assert every_text_mentioning(MARKER) == {"audit_events.details": 1}
+
+
 def every_text_mentioning(marker):
-    """{table.column: rows} of every text column in the database that holds `marker`."""
+    """{table.column: rows} of every text and JSON column in the database that holds
+    `marker` (lower-case)."""
     found = {}
     for table in db.metadata.sorted_tables:
         for column in table.columns:
-            if isinstance(column.type, sa.String):  # Text is a String too
-                query = sa.select(sa.func.count()).where(sa.func.lower(column).contains(marker))
+            if isinstance(column.type, sa.String | sa.JSON):  # Text is a String too
+                text = sa.func.lower(sa.cast(column, sa.Text))
+                query = sa.select(sa.func.count()).where(text.contains(marker))
                 if count := db.session.scalar(query):
                     found[f"{table.name}.{column.name}"] = count
     return found
@@ -155,7 +313,7 @@ def test_a_closed_case_s_writers_are_anonymised_after_retention_days_after_close
         message = marked_writer(closed.id, kind="solidarity", moderation="approved")
         waiting = marked_writer(closed.id, status="unconfirmed", counted=False)
         OutboxFactory(letter_id=appeal.id, created_at=ago(200 * DAY))
-        OutboxFactory(letter_id=message.id, template="news", state="suppressed")
+        news_row = OutboxFactory(letter_id=message.id, template="news", state="suppressed")
         db.session.add(
             ContactConsent(
                 email_key="zephyrine.quill@example.org",
@@ -170,7 +328,7 @@ def test_a_closed_case_s_writers_are_anonymised_after_retention_days_after_close
         still_open = marked_writer(CaseFactory().id, email="zephyrine.3@example.org")
         db.session.commit()
         kept = {appeal.id, message.id, recent.id, still_open.id}
-        closed_id, waiting_id = closed.id, waiting.id
+        closed_id, waiting_id, news_id = closed.id, waiting.id, news_row.id
         before = counted(closed_id)
 
     assert (
@@ -185,7 +343,10 @@ def test_a_closed_case_s_writers_are_anonymised_after_retention_days_after_close
             assert (letter.name, letter.email, letter.city, letter.body) == ("", "", "", "")
             assert letter.email_key == f"erased:{letter.id}" and not letter.consent_contact
             assert letter.status == "confirmed" and letter.counted
-        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Outbox))
+        # The news row stays, for its send's figures (mail/news.progress), without the
+        # address; the letter's own email went.
+        rows = db.session.execute(sa.select(Outbox.id, Outbox.recipient, Outbox.state)).all()
+        assert rows == [(news_id, f"erased:{news_id}", "suppressed")]
         # The marker is left only in the consent (until withdrawn), and in the letters of
         # the case closed a day less long ago and of the open case.
         assert every_text_mentioning(MARKER) == {
@@ -318,3 +479,69 @@ def test_the_mail_worker_s_daily_run_survives_the_database_being_away(app, make_
         daily.run_if_due(lines.append)  # not due again before tomorrow
     assert lines[1:] == ["retention: nothing to do"]
     assert daily.next_run - hour_later > 20 * 3600
+
+
+def test_the_mail_worker_sends_between_the_batches_of_a_long_retention_run(
+    mail_app, smtp, monkeypatch
+):
+    """A large day's run (here 20 batches) is done a batch or so per pass of the worker:
+    a confirmation link asked for while it runs goes at once, not after it."""
+    monkeypatch.setattr(retention, "BATCH", 10)
+    monkeypatch.setattr(retention, "PASS_SECONDS", 0)  # one batch per pass
+    handlers = {}  # the worker's SIGTERM handler, to stop it as SIGTERM would
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: handlers.setdefault(sig, handler))
+    old = ago(30 * DAY)
+    with mail_app.app_context():
+        letter = LetterFactory(email="writer@example.org", status="unconfirmed")
+        backlog = {"recipient": "writer@example.org", "template": "confirm", "state": "sent"}
+        times = {"created_at": old, "next_attempt_at": old, "sent_at": old}
+        db.session.execute(sa.insert(Outbox), [backlog | times | {"letter_id": letter.id}] * 200)
+        OutboxFactory(letter_id=letter.id, state="pending")
+        letter_id = letter.id
+    lines, left = [], []
+
+    def log(line):
+        lines.append(line)
+        if line.startswith("mail-worker: sent 1,"):
+            query = sa.select(sa.func.count()).where(Outbox.sent_at == old)
+            left.append(db.session.scalar(query))
+            if len(left) == 1:  # a new link, asked for while retention runs
+                begin_write()
+                link = Outbox(
+                    recipient="writer@example.org", template="resend", letter_id=letter_id
+                )
+                db.session.add(link)
+                db.session.commit()
+        if line.startswith("retention:"):
+            handlers[signal.SIGTERM](signal.SIGTERM, None)
+
+    with mail_app.app_context():
+        assert outbox.run_worker(poll_seconds=0.01, log=log) == (2, 0)
+    assert left == [190, 180]  # each sent after one more batch of the run
+    assert lines[-2:] == [
+        "retention: 200 sent emails deleted",
+        "mail-worker: stopped; emails not sent yet are back in the queue",
+    ]
+    assert len(smtp.messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("since", "then"), [(31 * DAY, (None, 1)), (29 * DAY, ("soft_bounces", 3))]
+)
+def test_soft_bounces_count_again_from_one_after_a_month_without_one(make_app, since, then):
+    """A mailbox full now and then over the years never adds up to MAIL_SOFT_BOUNCE_LIMIT:
+    only soft bounces within SOFT_BOUNCE_DAYS of each other do."""
+    app = make_app(MAIL_SOFT_BOUNCE_LIMIT=3)
+    key = "0123456789abcdef0123456789abcdef"  # an address's keyed hash (address_key)
+
+    def soft_bounce():
+        begin_write()
+        row = suppression.soft_bounce(key, "dsn")
+        db.session.commit()
+        return (row.suppressed_reason or None), row.soft_bounces
+
+    with app.app_context():
+        assert [soft_bounce(), soft_bounce()] == [(None, 1), (None, 2)]
+        db.session.execute(sa.update(MailAddress).values(updated_at=ago(since)))
+        db.session.commit()
+        assert soft_bounce() == then

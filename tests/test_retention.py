@@ -545,3 +545,20 @@ def test_soft_bounces_count_again_from_one_after_a_month_without_one(make_app, s
         db.session.execute(sa.update(MailAddress).values(updated_at=ago(since)))
         db.session.commit()
         assert soft_bounce() == then
+
+
+def test_two_workers_daily_runs_pass_by_pass_take_each_row_once(app, monkeypatch):
+    """Two mail workers each doing their day's run a batch per pass, turn about: every row
+    goes once, and their reports add up to what went."""
+    monkeypatch.setattr(retention, "BATCH", 50)
+    monkeypatch.setattr(retention, "PASS_SECONDS", 0)
+    with app.app_context():
+        case = CaseFactory()
+        insert_letters(500, case_id=case.id, status="unconfirmed", created_at=ago(40 * DAY))
+        lines = []
+        workers = [retention.Daily(), retention.Daily()]
+        for _pass in range(20):
+            for daily in workers:
+                daily.run_if_due(lines.append)
+        assert lines == ["retention: 250 unconfirmed letters deleted"] * 2
+        assert not ids()

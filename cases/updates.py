@@ -15,7 +15,7 @@ from flask_login import current_user
 from cases.languages import InLanguage
 from cases.manage import forget_cached_pages
 from extensions import begin_write, db
-from models import Case, CaseUpdate, utcnow
+from models import Case, CaseUpdate, Outbox, utcnow
 from staff import audit
 
 # What became of the person, as staff may say it with an update ("" says nothing).
@@ -129,14 +129,19 @@ def changed_texts(name, old, new):
 
 def set_published(update, publish):
     """Publish a draft (publish=True) or take a published update back to a draft; False
-    when it already was so."""
+    when it already was so. Taking it back also stops its email to the writers, in the
+    same transaction (mail/news.stop_pending): the emails not sent yet never go, even if
+    it is published again (the writers must not get news the case page no longer shows)."""
+    from mail import news
+
     begin_write()
     if (update.published_at is not None) == publish:
         db.session.rollback()
         return False
+    details = {} if publish else {"emails_stopped": news.stop_pending(update) or 0}
     update.published_at = utcnow() if publish else None
     action = "case_update.publish" if publish else "case_update.unpublish"
-    audit.record(action, update, case=update.case.slug, title=update.title)
+    audit.record(action, update, case=update.case.slug, title=update.title, **details)
     db.session.commit()
     forget_cached_pages()
     return True
@@ -150,6 +155,12 @@ def delete_draft(update):
         db.session.rollback()
         return False
     audit.record("case_update.delete", update, case=update.case.slug, title=update.title)
+    # Staff's test sends of it (mail/news.py) go with it, sent or not.
+    db.session.execute(
+        sa.delete(Outbox)
+        .where(Outbox.case_update_id == update.id, Outbox.template == "news_test")
+        .execution_options(synchronize_session=False)
+    )
     db.session.delete(update)
     db.session.commit()
     return True

@@ -32,7 +32,7 @@ from flask_mail import Message
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import begin_write, db
-from mail import claims, relays, suppression, unsubscribe, verp
+from mail import claims, news, relays, suppression, unsubscribe, verp
 from models import Letter, Outbox, utcnow
 from supporters import retention
 from web import locale
@@ -310,6 +310,7 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
         try:
             if not once:
                 daily.run_if_due(log)  # at the start, then once a day
+            tally["news batches"] = news.queue_requested(log)  # bounded: ~2 s a pass
             send_due(stopping=lambda: bool(stopping), pacer=pacer, tally=tally)
         except SQLAlchemyError:  # the database is away: keep the worker, try again soon
             db.session.rollback()
@@ -318,7 +319,7 @@ def run_worker(once=False, poll_seconds=1.0, log=print):
             continue
         totals.update(tally)
         log_pass(tally, log)
-        if not (tally["sent"] or tally["suppressed"]):
+        if not (tally["sent"] or tally["suppressed"] or tally["news batches"]):
             if once:
                 break
             time.sleep(poll_seconds)

@@ -49,6 +49,12 @@ def deliver(app):
         return outbox.run_worker(once=True, log=lambda _line: None)
 
 
+def prepare(app):
+    """The mail worker's queueing of the updates staff sent (each pass of the worker)."""
+    with app.app_context():
+        return news.queue_requested(log=lambda _line: None)
+
+
 def news_rows(app, update_id):
     with app.app_context():
         query = sa.select(Outbox).where(Outbox.case_update_id == update_id).order_by(Outbox.id)
@@ -147,6 +153,8 @@ def test_a_second_send_is_refused_and_queues_nothing(mail_app, smtp, cases, admi
     update_id = make_update(mail_app, case_id)
     writer(mail_app, case_id, "ana@example.org")
     send(admin, case_id, update_id)
+    assert news_rows(mail_app, update_id) == []  # the worker queues them, not the request
+    prepare(mail_app)
     token = hidden_value(
         admin.get(f"/admin/cases/{case_id}/updates/{update_id}").text, "csrf_token"
     )
@@ -161,6 +169,7 @@ def test_a_second_send_is_refused_and_queues_nothing(mail_app, smtp, cases, admi
     assert len(news_rows(mail_app, update_id)) == 1
     with mail_app.app_context(), pytest.raises(news.NewsError):
         news.queue_update(db.session.get(CaseUpdate, update_id), db.session.get(StaffUser, 1))
+    assert prepare(mail_app) == 0
     assert deliver(mail_app) == (1, 0)
     assert len(smtp.messages) == 1
 
@@ -209,6 +218,7 @@ def test_a_worker_stopped_midway_is_followed_by_one_that_sends_the_rest_once(
     with mail_app.app_context():
         insert_letters(30, case_id=case_id)
         news.queue_update(db.session.get(CaseUpdate, update_id), admin_user())
+        news.queue_requested(log=lambda _line: None)
         assert outbox.send_due(limit=10) == (10, 0)  # then the worker is stopped
         abandoned = claims.claim_due(limit=5)  # a worker killed holding five emails
         assert len(abandoned) == 5
@@ -234,6 +244,7 @@ def test_a_confirmation_queued_after_a_thousand_news_emails_goes_first(mail_app,
     with mail_app.app_context():
         insert_letters(1000, case_id=case_id)
         news.queue_update(db.session.get(CaseUpdate, update_id), admin_user())
+        news.queue_requested(log=lambda _line: None)
     Supporter(mail_app.test_client()).submit(CASE, name="New Writer", email="new@example.org")
     with mail_app.app_context():
         assert outbox.send_due(limit=1) == (1, 0)
@@ -325,6 +336,8 @@ def test_progress_counts_per_language_and_survives_the_deletion_of_sent_rows(app
     with app.app_context():
         update = db.session.get(CaseUpdate, update_id)
         news.queue_update(update, admin_user())
+        assert news.progress(update)["preparing"]
+        news.queue_requested(log=lambda _line: None)
         assert news.progress(update)["total"] == {
             "queued": 5,
             "sent": 0,
@@ -362,7 +375,11 @@ def test_the_progress_bar_polls_while_emails_are_left_then_stops(app, cases, adm
     send(admin, case_id, update_id)
     path = base(update_id, case_id) + "/progress"
     htmx = {"HX-Request": "true"}
+    page = admin.get(f"/admin/cases/{case_id}/updates/{update_id}").get_data(as_text=True)
+    assert "Preparing the emails…" in page and f'data-hx-get="{path}"' in page
+    assert "Preparing the emails…" in admin.get(path, headers=htmx).get_data(as_text=True)
 
+    prepare(app)
     page = admin.get(f"/admin/cases/{case_id}/updates/{update_id}").get_data(as_text=True)
     assert '<progress class="goal" max="10" value="0"' in page
     assert f'data-hx-get="{path}"' in page and 'data-hx-trigger="every 2s"' in page

@@ -117,21 +117,35 @@ def news_confirm(case_id, update_id):
 @bp.post(BASE + "/send")
 @admin_only
 def news_send(case_id, update_id):
+    """Record the send: the mail worker queues the emails (mail/news.py), so this request
+    ends at once whatever the number of writers."""
     update = the_update(case_id, update_id)
     try:
-        counts = news.queue_update(update, current_user)
+        news.queue_update(update, current_user)
     except news.NewsError as error:
         flash(str(error))
         return back_to(update)
-    total = sum(counts.values())
-    flash(
-        ngettext(
-            "Queued for %(count)s writer: the mail worker is sending it.",
-            "Queued for %(count)s writers: the mail worker is sending it.",
-            total,
-            count=format_decimal(total),
+    flash(_("Sending: the mail worker is preparing the emails, then sends them at the set rate."))
+    return back_to(update)
+
+
+@bp.post(BASE + "/stop")
+@admin_only
+def news_stop(case_id, update_id):
+    """Stop a send: the emails not sent yet never go (audited)."""
+    update = the_update(case_id, update_id)
+    stopped = news.stop_sending(update, current_user)
+    if stopped is None:
+        flash(_("Nothing was left to stop: no email of this update is waiting to be sent."))
+    else:
+        flash(
+            ngettext(
+                "Sending stopped: %(count)s email will not be sent.",
+                "Sending stopped: %(count)s emails will not be sent.",
+                stopped,
+                count=format_decimal(stopped),
+            )
         )
-    )
     return back_to(update)
 
 

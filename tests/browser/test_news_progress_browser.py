@@ -33,6 +33,7 @@ def queued_update(live, writers=12):
         db.session.commit()
         admin = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin"))
         news.queue_update(update, admin)
+        news.queue_requested(log=lambda _line: None)  # the mail worker's share
         return gustavo, update.id
 
 
@@ -107,6 +108,16 @@ def test_the_send_steps_before_sending(live, page):
     shoot(page, "news-confirm-390")
     page.click("button:has-text('Yes, send to 1 writer')")
     page.wait_for_selector("#news-progress")
-    assert "Queued for 1 writer:" in page.content()
+    assert "the mail worker is preparing the emails" in page.content()
+    assert "Preparing the emails…" in page.locator("#news-progress").inner_text()
+    shoot(page, "news-preparing-390")
+    with live.app.app_context():
+        news.queue_requested(log=lambda _line: None)  # the worker, meanwhile
+    page.wait_for_selector("#news-progress progress[max='1']", timeout=6000)
+    assert "0 of 1 sent" in page.locator("#news-progress").inner_text()
     page.set_viewport_size({"width": 1280, "height": 900})
     shoot(page, "news-sent-1280")
+    page.click("button:has-text('Stop sending')")
+    page.wait_for_selector("text=Sending stopped: 1 email will not be sent.")
+    assert "Stopped." in page.locator("#news-progress").inner_text()
+    shoot(page, "news-stopped-1280")

@@ -56,6 +56,24 @@ def list_headers(email):
     if email.template in NO_LIST_HEADERS or email.template.startswith("staff_"):
         return {}
     return {
-        "List-Unsubscribe": f"<{unsubscribe_url(email.recipient)}>",
+        "List-Unsubscribe": OneLine("List-Unsubscribe", f"<{unsubscribe_url(email.recipient)}>"),
         "List-Unsubscribe-Post": ONE_CLICK,
     }
+
+
+class OneLine(str):
+    """A header the email package writes as it is, on one line. A link is longer than the
+    78 characters a line should have and has no space to fold at, and the package's SMTP
+    policy (Flask-Mail's) would then write it as RFC 2047 encoded words
+    ("=?utf-8?q?=3Chttps...?="), which no mail program reads as a link: one-click would
+    fail. A value with a `name` is a header object to the email package (email.policy:
+    "a value with a name attribute"), which it asks to fold itself; lines may run to 998
+    characters (RFC 5322)."""
+
+    def __new__(cls, name, value):
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy):
+        return f"{self.name}: {self}{policy.linesep}"

@@ -34,6 +34,7 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         message.envelope_to = list(envelope.rcpt_tos)
         message.envelope_from = envelope.mail_from  # the return path (VERP) bounces go to
+        message.raw = envelope.content  # as sent: headers before any parser decodes them
         self.messages.append(message)
         return "250 Message accepted for delivery"
 

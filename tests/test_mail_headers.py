@@ -58,6 +58,11 @@ def test_a_note_carries_one_click_unsubscribe_and_a_confirmation_does_not(verp_a
     assert confirmation["List-Unsubscribe"] is None
     assert confirmation["List-Unsubscribe-Post"] is None
     assert note["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # As sent, the link stands on one line as itself: written as RFC 2047 encoded words
+    # ("=?utf-8?q?=3Chttp...") no mail program would read it, nor post one-click to it.
+    raw = note.raw.decode("ascii")
+    assert re.search(r"^List-Unsubscribe: <http://localhost/unsubscribe/[\w.\-]+>\r?$", raw, re.M)
+    assert "=?" not in raw.split("List-Unsubscribe: ", 1)[1].splitlines()[0]
     link = note["List-Unsubscribe"]
     assert re.fullmatch(r"<http://localhost/unsubscribe/[\w.\-]+>", link), link
     # Nothing in the link reads as the address, not even once its parts are decoded.

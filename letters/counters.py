@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from extensions import db, dialect_insert
-from models import Case, CaseCounter
+from models import Case, CaseCounter, OfflineReport
 
 
 def add_to_counter(case_id, n=1):
@@ -43,3 +43,21 @@ def total_count():
         .where(Case.status != "draft")
     )
     return int(total)
+
+
+def offline_by_case():
+    """{case_id: {"appeal": letters, "solidarity": letters}} written offline, from the
+    approved reports (models.OfflineReport): a few rows per case."""
+    rows = db.session.execute(
+        sa.select(
+            OfflineReport.case_id,
+            sa.func.sum(OfflineReport.appeals),
+            sa.func.sum(OfflineReport.solidarity),
+        )
+        .where(OfflineReport.state == "approved")
+        .group_by(OfflineReport.case_id)
+    )
+    return {
+        case_id: {"appeal": int(appeals or 0), "solidarity": int(solidarity or 0)}
+        for case_id, appeals, solidarity in rows
+    }

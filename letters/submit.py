@@ -8,8 +8,8 @@ from extensions import begin_write, db, dialect_insert
 from letters.confirm import already_counted, joined
 from letters.follow_up import first_letter_id
 from mail import cap
-from models import FlagWord, Letter, Outbox, SolidarityText
-from moderation import flags
+from models import FlagWord, Letter, Outbox, SolidarityText, utcnow
+from moderation import flags, groups, similar
 from web import caching
 
 EMAIL = {"unconfirmed": "confirm", "repeat": "repeat"}  # which email a new letter gets
@@ -39,6 +39,7 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     kind, body, email = letter["kind"], letter["body"], letter["email"]
     found = flags.text_flags(body, letter["language"], flag_words())
     fingerprint = flags.fingerprint(body)
+    group_key = similar.group_key_for(case_id, kind, body, fingerprint)
     begin_write()
     if kind == "solidarity" and count_copies(fingerprint) > REPEATED_AFTER:
         found.append("repeated")
@@ -51,12 +52,18 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     letters, outbox = Letter.__table__, Outbox.__table__
     connection = db.session.connection()
     values = stored_values(letter, case_id, partner_id)
+    # A copy of a text moderators already decided gets their decision on arrival
+    # (moderated_by_id stays empty: the queue's "decided automatically" filter).
+    decided = groups.arrival_decision(fingerprint)
+    if decided:
+        values.update(moderation=decided[0], reject_reason=decided[1], moderated_at=utcnow())
     letter_id = connection.execute(
         letters.insert()
         .values(
             **values,
             confirm_with_id=joins,
             fingerprint=fingerprint,
+            group_key=group_key,
             flags=",".join(found),
             flagged=bool(found),
             status=status,

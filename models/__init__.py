@@ -1,5 +1,7 @@
 """Every table, with the small behaviours that belong to one row: the campaign's in
-campaign.py, staff accounts in staff.py, supporters' addresses and rights in supporters.py.
+campaign.py, delivery batches in delivery.py, offline reports in offline.py, moderation's
+text groups and settings in moderation.py, staff accounts in staff.py, supporters'
+addresses and rights in supporters.py.
 Import them from here: `from models import Letter`."""
 
 from models.campaign import (
@@ -23,6 +25,9 @@ from models.campaign import (
     UsedFormToken,
     utcnow,
 )
+from models.delivery import BATCH_KINDS, BATCH_STATES, SEND_METHODS, DeliveryBatch
+from models.moderation import SiteSetting, TextGroup
+from models.offline import REPORT_STATES, OfflineReport
 from models.staff import (
     AuditEvent,
     StaffKnownAddress,
@@ -34,6 +39,8 @@ from models.staff import (
 from models.supporters import ContactConsent, DataLink, MailAddress, MailEvent
 
 __all__ = [
+    "BATCH_KINDS",
+    "BATCH_STATES",
     "BODY_MAX",
     "CITY_MAX",
     "COUNTER_SHARDS",
@@ -41,25 +48,31 @@ __all__ = [
     "KINDS",
     "MODERATION_STATES",
     "NAME_MAX",
+    "REPORT_STATES",
     "ROLES",
+    "SEND_METHODS",
     "AuditEvent",
     "Case",
     "CaseCounter",
     "CaseUpdate",
     "ContactConsent",
     "DataLink",
+    "DeliveryBatch",
     "FlagWord",
     "Letter",
     "MailAddress",
     "MailEvent",
+    "OfflineReport",
     "Outbox",
     "Partner",
     "RejectReason",
+    "SiteSetting",
     "SolidarityText",
     "StaffKnownAddress",
     "StaffLink",
     "StaffRecoveryCode",
     "StaffUser",
+    "TextGroup",
     "UsedFormToken",
     "no_account_hash",
     "utcnow",

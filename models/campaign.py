@@ -40,9 +40,15 @@ class Case(db.Model):
     ask: Mapped[str] = mapped_column(sa.Text)
     target_title: Mapped[str] = mapped_column(sa.String(300))
     target_address: Mapped[str] = mapped_column(sa.Text, default="")
+    # Where an appeals batch can be emailed (delivery/), or "" when only by post or hand.
+    target_email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), default="", server_default="")
     # {"en": "Dear Minister, ...", "es": "..."}: the editable appeal, per language.
     appeal_templates: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     solidarity_prompt: Mapped[str] = mapped_column(sa.Text, default="")
+    # Suggested solidarity messages a supporter can pick, per language:
+    # {"en": ["Stay strong, ...", "..."], "es": [...]}. Moderators decide each once
+    # (models.TextGroup), and their copies are approved on arrival by default.
+    solidarity_suggestions: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     goal: Mapped[int] = mapped_column(default=10000)
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     sort_order: Mapped[int] = mapped_column(default=0)
@@ -101,6 +107,10 @@ class Letter(db.Model):
         # ever, are never scanned on the way to the confirmed ones.
         sa.Index("ix_letters_queue", "status", "moderation", "flagged", "id"),
         sa.Index("ix_letters_partner_id", "partner_id"),
+        # The queue's groups: confirmed letters of one state, counted per group_key.
+        sa.Index("ix_letters_groups", "status", "moderation", "group_key"),
+        # A delivery batch's letters, and the letters no batch holds yet.
+        sa.Index("ix_letters_delivery_batch_id", "delivery_batch_id"),
         # The staff dashboard's one GROUP BY (dashboard.GROUPED), read alone and in order.
         sa.Index(
             "ix_letters_dashboard",
@@ -149,6 +159,11 @@ class Letter(db.Model):
     flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # flags.fingerprint of the text: copies of one solidarity text share it (SolidarityText).
     fingerprint: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    # The queue group the letter is decided in (moderation/groups.py): its own fingerprint,
+    # or the fingerprint of the suggested text it is a near-copy of.
+    group_key: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    # The delivery batch that holds it (prepared or sent; models.DeliveryBatch), or None.
+    delivery_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("delivery_batches.id"))
     # A moderator who opened the letter holds it until claimed_until, so that two
     # moderators never review the same letter.
     claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
@@ -274,6 +289,8 @@ class Outbox(db.Model):
     case_update_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_updates.id"))
     language: Mapped[str | None] = mapped_column(sa.String(10))
     data_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("data_links.id"))
+    # An appeals batch emailed to the case's official, its PDF attached (delivery/).
+    delivery_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("delivery_batches.id"))
 
     letter: Mapped[Letter | None] = relationship()
 

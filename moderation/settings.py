@@ -5,7 +5,7 @@ writes nothing."""
 import sqlalchemy as sa
 
 from extensions import begin_write, db
-from models import FlagWord, RejectReason
+from models import FlagWord, RejectReason, SiteSetting
 from moderation.flag_words import DEFAULT_WORDS
 from staff import audit
 from web import caching
@@ -129,3 +129,31 @@ def finish_words(language, **changes):
     # PAGE_CACHE_SECONDS (letters.flag_words keeps the lists that long).
     caching.forget(("flag-words",))
     return changes
+
+
+# Admins' moderation settings (models.SiteSetting), each with its default.
+SETTINGS = {
+    # Copies of an approved suggested text (the case's own) are approved on arrival.
+    "auto_approve_suggested": True,
+    # Copies of any other approved text are approved on arrival.
+    "auto_approve_other": False,
+}
+
+
+def setting(name):
+    """The admins' value of a moderation setting, or its default."""
+    stored = db.session.get(SiteSetting, name)
+    return SETTINGS[name] if stored is None else stored.value
+
+
+def save_setting(name, value):
+    """Store a setting with its audit record (no write when it does not change)."""
+    begin_write()
+    before = setting(name)
+    if before == value:
+        db.session.rollback()
+        return False
+    db.session.merge(SiteSetting(name=name, value=value))
+    audit.record("settings.moderation", setting=name, before=before, after=value)
+    db.session.commit()
+    return True

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from delivery import batches
 from extensions import begin_write, db
 from models import AuditEvent, Letter, RejectReason, utcnow
 from moderation.queue import claim_until
@@ -37,6 +38,7 @@ class QueueError(Exception):
 class Outcome:
     decided: list = dataclasses.field(default_factory=list)  # letter ids changed
     refused: list = dataclasses.field(default_factory=list)  # held by another moderator
+    delivered: list = dataclasses.field(default_factory=list)  # in a sent batch: final
     events: list = dataclasses.field(default_factory=list)  # audit event ids, for undo
     reason: str = ""
 
@@ -64,12 +66,7 @@ def decide(moderator, letter_ids, decision, reason_id=None, note=""):
         if held_by_other(letter, moderator.id, now):
             outcome.refused.append(letter.id)
             continue
-        previous = {
-            "moderation": letter.moderation,
-            "reject_reason": letter.reject_reason,
-            "moderated_by_id": letter.moderated_by_id,
-            "moderated_at": letter.moderated_at.isoformat() if letter.moderated_at else None,
-        }
+        previous = decision_of(letter)
         letter.moderation = DECISIONS[decision]
         letter.reject_reason = reason
         letter.moderated_by_id = moderator.id
@@ -189,3 +186,98 @@ def restore(letter, event, moderator, now):
         restored=previous["moderation"],
     )
     return True
+
+
+# Re-opening a decision and changing a rejection's reason (from the Approved and Rejected
+# lists). Unlike undo, these work at any time, by any moderator, until the letter is
+# delivered: a letter in a sent batch was posted as it was moderated.
+
+
+def reopen(moderator, letter_ids):
+    """Decided letters back to pending, held by this moderator for a fresh look.
+
+    Audited as "letter.reopen" with the decision it took back. Letters another
+    moderator holds go to `refused`, delivered ones to `delivered`.
+    """
+
+    def change(letter, now):
+        previous = decision_of(letter)
+        letter.moderation = "pending"
+        letter.reject_reason = ""
+        letter.moderated_by_id = None
+        letter.moderated_at = None
+        return audit.record("letter.reopen", letter, actor=moderator, previous=previous)
+
+    return change_decided(moderator, letter_ids, ("approved", "rejected"), change)
+
+
+def change_reason(moderator, letter_ids, reason_id):
+    """Give rejected letters another reason from the catalogue, as this moderator's
+    decision now. Audited as "letter.reason", the previous reason in its details.
+    Raises QueueError("choose-reason") for a reason not in the active catalogue."""
+    reason = rejection_reason(reason_id)
+
+    def change(letter, now):
+        previous = decision_of(letter)
+        letter.reject_reason = reason
+        letter.moderated_by_id = moderator.id
+        letter.moderated_at = now
+        return audit.record(
+            "letter.reason",
+            letter,
+            reason,
+            actor=moderator,
+            previous=previous,
+            previous_reason=previous["reject_reason"],
+        )
+
+    outcome = change_decided(moderator, letter_ids, ("rejected",), change)
+    outcome.reason = reason
+    return outcome
+
+
+def decision_of(letter):
+    """What the letter's moderation is now, as an audit event keeps it."""
+    return {
+        "moderation": letter.moderation,
+        "reject_reason": letter.reject_reason,
+        "moderated_by_id": letter.moderated_by_id,
+        "moderated_at": letter.moderated_at.isoformat() if letter.moderated_at else None,
+    }
+
+
+def change_decided(moderator, letter_ids, states, change):
+    """Apply `change(letter, now)` (which returns its AuditEvent) to the letters in
+    `states`, in one transaction; the moderator holds them afterwards. Letters held by
+    another moderator, or delivered, are left as they are and reported."""
+    if not letter_ids:
+        raise QueueError("nothing-selected")
+    now = utcnow()
+    outcome = Outcome()
+    begin_write()
+    letters = locked_letters(
+        letter_ids, Letter.status == "confirmed", Letter.moderation.in_(states)
+    )
+    delivered = delivered_among([letter.id for letter in letters])
+    for letter in letters:
+        if letter.id in delivered:
+            outcome.delivered.append(letter.id)
+            continue
+        if held_by_other(letter, moderator.id, now):
+            outcome.refused.append(letter.id)
+            continue
+        event = change(letter, now)
+        event.created_at = now
+        letter.claimed_by_id = moderator.id
+        letter.claimed_until = claim_until(now)
+        outcome.decided.append(letter.id)
+    db.session.commit()
+    return outcome
+
+
+def delivered_among(letter_ids):
+    """The ids among these of letters in a sent batch."""
+    if not letter_ids:
+        return set()
+    found = sa.select(Letter.id).where(Letter.id.in_(letter_ids), batches.delivered())
+    return set(db.session.scalars(found))

@@ -1,8 +1,129 @@
 """Near-copies: a letter that is a case's suggested text with a name added or a line
-changed joins that text's group in the queue, so a moderator reads only what changed."""
+changed joins that text's group in the queue, so a moderator reads only what changed.
+
+Texts are compared word by word (rapidfuzz's LCSseq over the folded words: case, accents,
+Arabic harakat and punctuation aside). A letter nearly copies a suggested text when it
+keeps most of its words in order (KEPT_SHARE) and adds few of its own: a signature's worth
+(ADDED_WORDS) or a changed line's (ADDED_SHARE of the text). A suggested text inside a
+long message of one's own, or a different message that shares some words, stays apart.
+Joining a group changes only where a letter is shown: it keeps its own flags, and the
+group page shows its differences (diff_html).
+"""
+
+import re
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from rapidfuzz.distance import Indel, LCSseq
+
+from extensions import db
+from models import TextGroup
+from moderation.flags import fold
+from web import caching
+
+KEPT_SHARE = 0.6  # of the suggested text's words, in order
+ADDED_WORDS = 6  # a name and a place: "— Ana, from Lima, Peru"
+ADDED_SHARE = 0.4  # of the suggested text's words: a changed line or two
+CACHE_SECONDS = 5  # a case's texts kept per process, as the abuse word lists are
+
+_WORDS = re.compile(r"\w+")
+
+
+def words(text):
+    """The text's words as compared: folded, without punctuation."""
+    return tuple(_WORDS.findall(fold(text)))
 
 
 def group_key_for(case_id, kind, body, fingerprint):
-    """The queue group a new letter joins: the key of the suggested text it nearly copies,
-    else its own fingerprint (an exact copy shares it anyway)."""
-    return fingerprint
+    """The queue group a new letter joins: the key of the case's suggested text (or
+    appeal template) it nearly copies, else its own fingerprint (an exact copy of a
+    suggested text has that text's key as its fingerprint)."""
+    texts = case_texts(case_id)
+    if not texts or fingerprint in texts:
+        return fingerprint
+    letter = words(body)
+    best, best_score = fingerprint, 0.0
+    for key, suggested in texts.items():
+        if not near_copy(suggested, letter):
+            continue
+        score = Indel.normalized_similarity(suggested, letter)
+        if score > best_score:
+            best, best_score = key, score
+    return best
+
+
+def near_copy(suggested, letter):
+    """Whether `letter` (its words) is `suggested` with a few words added or changed."""
+    size = len(suggested)
+    allowed = max(ADDED_WORDS, ADDED_SHARE * size)
+    # Lengths alone rule most texts out before the comparison.
+    if len(letter) < KEPT_SHARE * size or len(letter) > size + allowed:
+        return False
+    kept = LCSseq.similarity(suggested, letter)
+    return kept >= KEPT_SHARE * size and len(letter) - kept <= allowed
+
+
+def case_texts(case_id):
+    """{key: words} of the case's suggested texts and appeal templates (TextGroup rows
+    that moderation/suggested.py keeps), kept a few seconds per process: every letter
+    needs them. A case saved forgets the app's cache (cases.manage.forget_cached_pages);
+    forget_case_texts drops them at once."""
+
+    def load():
+        rows = db.session.execute(
+            sa.select(TextGroup.key, TextGroup.text).where(
+                TextGroup.case_id == case_id, TextGroup.suggested.is_(True)
+            )
+        ).all()
+        return {key: words(text) for key, text in rows if text}
+
+    return caching.cached(("suggested-texts", case_id), load, CACHE_SECONDS)
+
+
+def forget_case_texts(case_id):
+    caching.forget(("suggested-texts", case_id))
+
+
+_TOKENS = re.compile(r"\S+\s*|\s+")
+
+
+def diff_html(group_text, text):
+    """`text` with its differences from `group_text` marked word by word: words added
+    in <ins>, words left out in <del>, each announced to screen readers ("added:",
+    "removed:"), which do not read the elements' meaning. Both texts are escaped."""
+    old, new = _TOKENS.findall(group_text or ""), _TOKENS.findall(text or "")
+    keys_old, keys_new = list(map(diff_key, old)), list(map(diff_key, new))
+    parts = []
+    for tag, i1, i2, j1, j2 in Indel.opcodes(keys_old, keys_new):
+        if tag == "equal":
+            parts.append(escape("".join(new[j1:j2])))
+            continue
+        if i2 > i1:
+            parts.append(marked("del", _("removed:"), "".join(old[i1:i2])))
+        if j2 > j1:
+            parts.append(marked("ins", _("added:"), "".join(new[j1:j2])))
+    return Markup('<span class="text-diff">{}</span>').format(Markup("").join(parts))
+
+
+def diff_key(token):
+    """What a token is compared by: its folded words (a comma or a capital changes
+    nothing a moderator needs to read), or itself when it has none (an emoji)."""
+    return " ".join(words(token)) or token.strip()
+
+
+_MARKS = {
+    "del": Markup('<del class="diff-del"><span class="visually-hidden">{} </span>{}</del>{}'),
+    "ins": Markup('<ins class="diff-ins"><span class="visually-hidden">{} </span>{}</ins>{}'),
+}
+
+
+def marked(element, label, words_):
+    """<ins> or <del> around the words, the label for screen readers, and the spacing
+    after them outside, so the marks hug the words (one space after removed ones: the
+    letter's own spacing follows)."""
+    shown = words_.rstrip()
+    spacing = words_[len(shown) :]
+    if element == "del" and spacing:
+        spacing = " "
+    return _MARKS[element].format(label, shown, spacing)

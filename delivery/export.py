@@ -34,11 +34,28 @@ CSV_HEADER = [
 
 
 def deliverable_appeals():
-    """Appeals go to the official unless a moderator stopped them."""
+    """Appeals go to the official unless a moderator stopped them; one that automatic flags
+    marked (Letter.flagged) is held until a moderator has looked at it."""
     return sa.and_(
         Letter.kind == "appeal",
         Letter.status == "confirmed",
-        Letter.moderation != "rejected",
+        sa.or_(
+            Letter.moderation == "approved",
+            sa.and_(Letter.moderation == "pending", Letter.flagged.is_(False)),
+        ),
+    )
+
+
+def held_appeals(case_id):
+    """How many of the case's appeals wait for a moderator because flags marked them."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Letter.case_id == case_id,
+            Letter.kind == "appeal",
+            Letter.status == "confirmed",
+            Letter.moderation == "pending",
+            Letter.flagged.is_(True),
+        )
     )
 
 
@@ -53,6 +70,11 @@ def deliverable_solidarity():
 
 def appeal_rows(case_id):
     """The columns of a case's deliverable appeals that the CSV and the PDF show, by id."""
+    return letter_rows(case_id, deliverable_appeals())
+
+
+def letter_rows(case_id, where):
+    """The columns of the case's letters matching `where` that the files show, by id."""
     return (
         sa.select(
             Letter.id,
@@ -65,7 +87,7 @@ def appeal_rows(case_id):
             Letter.body,
         )
         .outerjoin(Partner, Partner.id == Letter.partner_id)
-        .where(Letter.case_id == case_id, deliverable_appeals())
+        .where(Letter.case_id == case_id, where)
         .order_by(Letter.id)
     )
 
@@ -94,7 +116,13 @@ def safe_cell(value):
 
 
 def appeals_csv(case_id):
-    """The case's deliverable appeals as CSV text, in chunks for a streaming response.
+    """The case's deliverable appeals as CSV text: see letters_csv."""
+    return letters_csv(appeal_rows(case_id))
+
+
+def letters_csv(statement):
+    """The letters of `statement` (letter_rows) as CSV text, in chunks for a streaming
+    response.
 
     Starts with a byte order mark so that spreadsheet programs read it as UTF-8 (Arabic,
     Turkish and emoji intact). Never the email address. The rows are read while the
@@ -105,7 +133,7 @@ def appeals_csv(case_id):
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_HEADER)
-    for number, row in enumerate(stream(appeal_rows(case_id)), 1):
+    for number, row in enumerate(stream(statement), 1):
         confirmed = row.confirmed_at.isoformat(" ", "seconds") if row.confirmed_at else ""
         country = names.get(row.country, row.country)
         cells = [row.id, confirmed, row.name, row.city, row.country, country, row.language]

@@ -16,6 +16,7 @@ from flask_babel import force_locale, format_number, ngettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from delivery.batches import batch_where
 from delivery.export import appeal_rows, deliverable_solidarity, stream
 from extensions import db
 from letters.forms import country_names
@@ -144,14 +145,14 @@ def letter_date(moment, language):
     return format_date(moment, "long", locale=date_locale(language)) if moment else ""
 
 
-def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
+def appeals_pdf(case_id, after_id=0, limit=None, last_id=None, where=None):
     """The case's deliverable appeals to print and post: one letter per page (a long one
     runs on), headed with the official and the date, signed with name, city and country.
 
     A case can draw hundreds of thousands of appeals: print them in batches (see
     appeal_batches), from after_id (excluded) to last_id (included), or `limit` letters
-    after after_id. fpdf2 holds the document in memory; the rows are streamed, never
-    loaded as objects.
+    after after_id; `where` narrows them further (a batch's letters). fpdf2 holds the
+    document in memory; the rows are streamed, never loaded as objects.
     """
     case = db.session.execute(
         sa.select(Case.name, Case.target_title, Case.target_address).where(Case.id == case_id)
@@ -163,6 +164,8 @@ def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
     statement = appeal_rows(case_id).where(Letter.id > after_id).limit(limit)
     if last_id is not None:
         statement = statement.where(Letter.id <= last_id)
+    if where is not None:
+        statement = statement.where(where)
     for row in stream(statement):
         body = plain_text(row.body)
         country = names.get(row.country, row.country)
@@ -182,7 +185,7 @@ def appeals_pdf(case_id, after_id=0, limit=None, last_id=None):
     return bytes(pdf.output())
 
 
-def solidarity_pdf(case_id, after_id=0, last_id=None):
+def solidarity_pdf(case_id, after_id=0, last_id=None, where=None):
     """The approved solidarity messages as a booklet for the person or group: a cover, then
     the messages one after another, each signed with the name and country the writer gave
     (never the email). A message that fits on a page is not split across two.
@@ -192,20 +195,23 @@ def solidarity_pdf(case_id, after_id=0, last_id=None):
     are as their writers wrote them.
 
     About 400 messages a second: a popular case's booklet comes in volumes (see
-    solidarity_batches), from after_id (excluded) to last_id (included).
+    solidarity_batches), from after_id (excluded) to last_id (included); `where` narrows
+    them further (a batch's letters).
     """
     case = db.session.get(Case, case_id)
     language = case.person_language or "en"
     with force_locale(language):
-        return booklet(case.in_language(language), after_id, last_id)
+        return booklet(case.in_language(language), after_id, last_id, where)
 
 
-def booklet(case, after_id, last_id):
+def booklet(case, after_id, last_id, where_also=None):
     """solidarity_pdf's document, for a case read in the locale in force (CaseInLanguage)."""
     language = case.language
     where = sa.and_(Letter.case_id == case.id, deliverable_solidarity(), Letter.id > after_id)
     if last_id is not None:
         where = sa.and_(where, Letter.id <= last_id)
+    if where_also is not None:
+        where = sa.and_(where, where_also)
     messages, countries = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(Letter.country))).where(where)
     ).one()
@@ -259,3 +265,10 @@ def booklet(case, after_id, last_id):
         pdf.set_text_color(0)
         pdf.ln(9)
     return bytes(pdf.output())
+
+
+def batch_pdf(batch, after_id=0, last_id=None):
+    """A delivery batch's letters that still go out as its PDF: appeals to the official or
+    a booklet volume; the whole batch, or one part of it (delivery.batches.parts)."""
+    make = appeals_pdf if batch.kind == "appeal" else solidarity_pdf
+    return make(batch.case_id, after_id=after_id, last_id=last_id, where=batch_where(batch))

@@ -25,7 +25,6 @@ from web import caching
 KEPT_SHARE = 0.6  # of the suggested text's words, in order
 ADDED_WORDS = 6  # a name and a place: "— Ana, from Lima, Peru"
 ADDED_SHARE = 0.4  # of the suggested text's words: a changed line or two
-CACHE_SECONDS = 5  # a case's texts kept per process, as the abuse word lists are
 
 _WORDS = re.compile(r"\w+")
 
@@ -66,8 +65,8 @@ def near_copy(suggested, letter):
 
 def case_texts(case_id):
     """{key: words} of the case's suggested texts and appeal templates (TextGroup rows
-    that moderation/suggested.py keeps), kept a few seconds per process: every letter
-    needs them. A case saved forgets the app's cache (cases.manage.forget_cached_pages);
+    that moderation/suggested.py keeps), kept in the app's cache for PAGE_CACHE_SECONDS
+    as the abuse word lists are: every letter needs them. A case saved forgets the app's cache (cases.manage.forget_cached_pages);
     forget_case_texts drops them at once."""
 
     def load():
@@ -78,7 +77,7 @@ def case_texts(case_id):
         ).all()
         return {key: words(text) for key, text in rows if text}
 
-    return caching.cached(("suggested-texts", case_id), load, CACHE_SECONDS)
+    return caching.cached(("suggested-texts", case_id), load)
 
 
 def forget_case_texts(case_id):

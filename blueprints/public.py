@@ -38,6 +38,7 @@ from blueprints.shared import (
 )
 from cases import updates
 from extensions import csrf, db, limiter
+from letters import totals
 from letters.forms import INVALID_EMAIL, LetterForm, normalized_email
 from models import KINDS, Letter
 from supporters import retention
@@ -74,14 +75,16 @@ def index():
 
 def render_index(suggested=None):
     cases = published_cases()
-    counts = letters.counts_by_case()
-    total = sum(counts.get(case.id, 0) for case in cases)
+    figures = totals.figures_by_case([case.id for case in cases])
+    whole = totals.added_up(figures.values())
     suggestion = locale.suggestion(suggested) if suggested else None
     return render_template(
         "public/index.html",
         cases=cases,
-        counts=counts,
-        total=total,
+        figures=figures,
+        total=whole["total"],
+        online=whole["online"],
+        offline=whole["offline"],
         suggestion=suggestion,
         outcomes=updates.home_outcomes(str(get_locale())),
         format_date=format_date,
@@ -117,7 +120,7 @@ def render_case(slug, language):
         "public/case.html",
         case=case,
         forms={kind: blank_form(case, kind, language) for kind in KINDS},
-        count=letters.case_count(case.id),
+        **totals.counter(case.id),
         language=language,
         **case_news(case),
     )
@@ -136,7 +139,7 @@ def render_form(case, form, status, problem=None):
         forms=forms,
         problem=problem,
         problem_kind=form.kind,
-        count=letters.case_count(case.id),
+        **totals.counter(case.id),
         language=form.language.data or "en",
         **({} if is_htmx() else case_news(case)),  # a fragment has no news section
     )
@@ -217,8 +220,7 @@ def case_counter(slug):
 
     def render():
         case = visible_case(slug)
-        count = letters.case_count(case.id)
-        return render_template("partials/_case_counter.html", case=case, count=count)
+        return render_template("partials/_case_counter.html", case=case, **totals.counter(case.id))
 
     return caching.public_page(render)
 
@@ -227,7 +229,7 @@ def case_counter(slug):
 def total_counter():
     """The campaign's total alone, polled by the home page."""
     return caching.public_page(
-        lambda: render_template("partials/_total_counter.html", total=letters.total_count())
+        lambda: render_template("partials/_total_counter.html", **totals.public_totals())
     )
 
 
@@ -268,7 +270,7 @@ def confirmed(slug):
         return render_template(
             "public/confirmed.html",
             case=case,
-            count=letters.case_count(case.id),
+            **totals.counter(case.id),
             share_url=share_url(case),
         )
 

@@ -84,6 +84,10 @@ def test_stats_api_gives_totals_per_published_case(app, client, cases):
         "count": 7,
         "goal": 250000,
         "status": "published",
+        "online": 7,
+        "offline": 0,
+        "total": 7,
+        "delivered": {"appeals": 0, "solidarity": 0, "appeals_on": None},
     }
     assert by_slug["gustavo-gatica"]["count"] == 0
 

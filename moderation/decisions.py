@@ -47,8 +47,9 @@ def decide(moderator, letter_ids, decision, reason_id=None, note=""):
     """Approve or reject letters, each with its AuditEvent, all in one transaction.
 
     A letter that another moderator holds is left as it is and reported in
-    `refused`. The deciding moderator keeps the claim, so the letter is still theirs
-    if they undo. Raises QueueError("nothing-selected" | "choose-reason" | "note-too-long").
+    `refused`; a delivered one (in a sent batch) in `delivered`. The deciding moderator
+    keeps the claim, so the letter is still theirs if they undo.
+    Raises QueueError("nothing-selected" | "choose-reason" | "note-too-long").
     """
     if decision not in DECISIONS:
         raise QueueError("unknown-decision")
@@ -62,7 +63,12 @@ def decide(moderator, letter_ids, decision, reason_id=None, note=""):
     outcome = Outcome(reason=reason)
     begin_write()
     events = []
-    for letter in locked_letters(letter_ids, Letter.status == "confirmed"):
+    letters = locked_letters(letter_ids, Letter.status == "confirmed")
+    delivered = delivered_among([letter.id for letter in letters])
+    for letter in letters:
+        if letter.id in delivered:
+            outcome.delivered.append(letter.id)
+            continue
         if held_by_other(letter, moderator.id, now):
             outcome.refused.append(letter.id)
             continue
@@ -121,15 +127,16 @@ def undo(moderator, event_ids):
     Only the moderator's own approve/reject events, for QUEUE_UNDO_SECONDS after them
     (plus a little grace); a letter decided again since then is left alone. The undo is
     audited as "letter.undo". Returns the ids of the letters put back (pending again,
-    still claimed by this moderator). Raises QueueError("undo-expired" | "nothing-to-undo").
+    still claimed by this moderator). A letter delivered since (its batch was sent) stays
+    as it was. Raises QueueError("undo-expired" | "nothing-to-undo").
     """
     now = utcnow()
     begin_write()
     try:
         events = undoable_events(moderator, event_ids, now)
-        letters = {
-            letter.id: letter for letter in locked_letters([event.target_id for event in events])
-        }
+        locked = locked_letters([event.target_id for event in events])
+        delivered = delivered_among([letter.id for letter in locked])
+        letters = {letter.id: letter for letter in locked if letter.id not in delivered}
         restored = [
             event.target_id
             for event in sorted(events, key=lambda event: event.target_id)
@@ -276,7 +283,9 @@ def change_decided(moderator, letter_ids, states, change):
 
 
 def delivered_among(letter_ids):
-    """The ids among these of letters in a sent batch."""
+    """The ids among these of letters in a sent batch. Its own statement after the rows
+    were locked: a batch sent while this waited for the lock is seen as sent (its
+    mark_sent writes every letter of the batch, so it holds their locks until it commits)."""
     if not letter_ids:
         return set()
     found = sa.select(Letter.id).where(Letter.id.in_(letter_ids), batches.delivered())

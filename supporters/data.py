@@ -15,17 +15,18 @@ from sqlalchemy.orm import selectinload
 
 from extensions import begin_write, db, dialect_insert
 from mail import suppression
-from models import ContactConsent, Letter, utcnow
+from models import ContactConsent, DeliveryBatch, Letter, utcnow
 from staff import audit
 from supporters.erase import erase_address
 
-# Where a letter stands, as the page says it. There are no delivery records yet: a
-# deliverable letter of a closed case was delivered with its case's letters; of an open
-# case it waits for the next delivery.
+# Where a letter stands, as the page says it. Delivered: in a batch staff recorded as sent
+# (delivery/batches.py); a deliverable letter not sent yet waits for the next batch while
+# its case is open.
 STANDING = {
     "unconfirmed": _l("Not confirmed: it does not count and will not be delivered."),
-    "delivered": _l("Delivered with the case's letters (the case is closed)."),
+    "delivered": _l("Delivered with one of the case's batches of letters."),
     "waiting": _l("Waiting for delivery with the case's letters."),
+    "closed": _l("Not delivered: the case closed before it went out."),
     "reading": _l("Waiting for our team to read it before it can be delivered."),
     "held": _l("Not delivered: our team held it back."),
 }
@@ -62,16 +63,27 @@ def deliverable(letter):
     """The letter's text goes (or went) to its recipient: delivery/export.py's rule
     (deliverable_appeals, deliverable_solidarity), for one confirmed letter."""
     if letter.kind == "appeal":
-        return letter.moderation != "rejected"
+        return letter.moderation == "approved" or (
+            letter.moderation == "pending" and not letter.flagged
+        )
     return letter.moderation == "approved"
+
+
+def delivered(letter):
+    """In a sent batch (delivery.batches.delivered()): the few batches stay in the session."""
+    if letter.delivery_batch_id is None:
+        return False
+    return db.session.get(DeliveryBatch, letter.delivery_batch_id).state == "sent"
 
 
 def standing(letter):
     """A key of STANDING."""
     if letter.status != "confirmed":
         return "unconfirmed"
+    if delivered(letter):
+        return "delivered"
     if deliverable(letter):
-        return "delivered" if letter.case.status == "closed" else "waiting"
+        return "closed" if letter.case.status == "closed" else "waiting"
     if letter.moderation == "pending" and letter.case.status != "closed":
         return "reading"
     return "held"

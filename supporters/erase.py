@@ -3,12 +3,15 @@
 Used for an erasure the supporter (or staff for them) asks for, and by retention after a
 case closed. A confirmed letter stays as a row, so every count and figure stays the same,
 but loses its writer's name, address and city; its text stays only while it is still to
-be delivered (without a name). Unconfirmed letters count for nothing and go entirely.
+be delivered (without a name). A delivered letter keeps its batch (delivery_batch_id), so
+the fact that it was delivered, and the batch's count, stay. Unconfirmed letters count for
+nothing and go entirely.
 The emails about these letters go too, sent or not, except case news (forget_emails).
 """
 
 import sqlalchemy as sa
 
+from delivery.batches import not_delivered
 from delivery.export import deliverable_appeals, deliverable_solidarity
 from extensions import db
 from models import Case, ContactConsent, DataLink, Letter, Outbox
@@ -19,11 +22,13 @@ NEWS = "news"
 
 
 def still_to_deliver():
-    """Letters whose text someone is still to receive: deliverable, to an open case."""
+    """Letters whose text someone is still to receive: deliverable, to an open case, and in
+    no sent batch (one in a prepared batch is still to go)."""
     open_case = sa.select(Case.id).where(Case.status != "closed").scalar_subquery()
     return sa.and_(
         sa.or_(deliverable_appeals(), deliverable_solidarity()),
         Letter.case_id.in_(open_case),
+        not_delivered(),
     )
 
 

@@ -13,7 +13,16 @@ import letters
 from extensions import db
 from mail import outbox
 from mail.suppression import address_key
-from models import AuditEvent, Case, ContactConsent, Letter, Outbox, SolidarityText, utcnow
+from models import (
+    AuditEvent,
+    Case,
+    ContactConsent,
+    DeliveryBatch,
+    Letter,
+    Outbox,
+    SolidarityText,
+    utcnow,
+)
 from moderation.flags import fingerprint
 
 NAME = "Zyxwvut Marker"
@@ -64,14 +73,14 @@ def mail_app(make_app, smtp):
 @pytest.fixture
 def marked(mail_app, smtp, cases):
     """The marker supporter's letters: confirmed and unconfirmed, both kinds, to an open
-    case and to one that closed afterwards (delivered); their emails sent and pending, a
+    case and to one delivered in a sent batch, then closed; their emails sent and pending, a
     case-news email, a consent, a "Your letters" link. Another writer's letter beside."""
     client = mail_app.test_client()
     write(client, OPEN_CASE, consent_contact="y")  # confirmed, waits for delivery
     write(client, OPEN_CASE, kind="solidarity", email=TYPED)  # confirmed, approved
     write(client, OTHER_CASE)  # never confirmed
     write(client, OTHER_CASE, kind="solidarity")  # never confirmed
-    write(client, CLOSING_CASE)  # confirmed, then the case closed: delivered
+    write(client, CLOSING_CASE)  # confirmed, sent in a batch, then the case closed
     Supporter(client).submit(OPEN_CASE, email="other@example.org", name="Other Writer")
     with mail_app.app_context():
         outbox.send_due()
@@ -81,6 +90,16 @@ def marked(mail_app, smtp, cases):
                 letters.confirm_letter(letter.id)
         db.session.execute(
             sa.update(Letter).where(Letter.kind == "solidarity").values(moderation="approved")
+        )
+        sent = DeliveryBatch(
+            case_id=cases[CLOSING_CASE], kind="appeal", state="sent", sent_on=utcnow().date()
+        )
+        db.session.add(sent)
+        db.session.flush()
+        db.session.execute(
+            sa.update(Letter)
+            .where(Letter.case_id == cases[CLOSING_CASE], Letter.status == "confirmed")
+            .values(delivery_batch_id=sent.id)
         )
         db.session.execute(
             sa.update(Case)
@@ -146,6 +165,11 @@ def test_a_supporter_erases_their_address(mail_app, smtp, cases, marked):
             f"{OPEN_CASE}/appeal": "Please free him.",  # still to deliver, without a name
             f"{OPEN_CASE}/solidarity": "We stand with you.",
             f"{CLOSING_CASE}/appeal": "",  # delivered: no text kept
+        }
+        # ... but the fact that it was delivered stays: it is still in its sent batch.
+        assert {letter.case.slug: letter.delivery_batch_id is not None for letter in kept} == {
+            OPEN_CASE: False,
+            CLOSING_CASE: True,
         }
         other = db.session.scalar(sa.select(Letter).where(Letter.email_key == "other@example.org"))
         assert other.name == "Other Writer"

@@ -11,6 +11,7 @@ group page shows its differences (diff_html).
 """
 
 import re
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -24,7 +25,7 @@ from web import caching
 
 KEPT_SHARE = 0.6  # of the suggested text's words, in order
 ADDED_WORDS = 6  # a name and a place: "— Ana, from Lima, Peru"
-ADDED_SHARE = 0.4  # of the suggested text's words: a changed line or two
+ADDED_SHARE = 0.5  # of the suggested text's words: a line added or changed
 
 _WORDS = re.compile(r"\w+")
 
@@ -43,7 +44,8 @@ def group_key_for(case_id, kind, body, fingerprint):
         return fingerprint
     letter = words(body)
     best, best_score = fingerprint, 0.0
-    for key, suggested in texts.items():
+    for key, text in texts.items():
+        suggested = text_words(text)
         if not near_copy(suggested, letter):
             continue
         score = Indel.normalized_similarity(suggested, letter)
@@ -63,11 +65,18 @@ def near_copy(suggested, letter):
     return kept >= KEPT_SHARE * size and len(letter) - kept <= allowed
 
 
+@lru_cache(maxsize=4096)
+def text_words(text):
+    """A suggested text's words, worked out once per process (there are a few hundred)."""
+    return words(text)
+
+
 def case_texts(case_id):
-    """{key: words} of the case's suggested texts and appeal templates (TextGroup rows
+    """{key: text} of the case's suggested texts and appeal templates (TextGroup rows
     that moderation/suggested.py keeps), kept in the app's cache for PAGE_CACHE_SECONDS
-    as the abuse word lists are: every letter needs them. A case saved forgets the app's cache (cases.manage.forget_cached_pages);
-    forget_case_texts drops them at once."""
+    as the abuse word lists are: every letter needs them (plain strings, quick to read
+    back; their words are kept apart, text_words). A case saved forgets the app's
+    cache (cases.manage.forget_cached_pages); forget_case_texts drops them at once."""
 
     def load():
         rows = db.session.execute(
@@ -75,7 +84,7 @@ def case_texts(case_id):
                 TextGroup.case_id == case_id, TextGroup.suggested.is_(True)
             )
         ).all()
-        return {key: words(text) for key, text in rows if text}
+        return {key: text for key, text in rows if text}
 
     return caching.cached(("suggested-texts", case_id), load)
 

@@ -70,12 +70,20 @@ def item_context():
         "why": _("Why reject message #%(id)s?"),
         "note": _("Note for the audit log (optional)"),
         "reject_n": _("Reject message #%(id)s"),
+        "reopen": _("Re-open"),
+        "change_reason": _("Change reason…"),
+        "why_now": _("Another reason for message #%(id)s"),
+        "reason_n": _("Change the reason of message #%(id)s"),
+        "keys_hint": _("Keys: 1–9 choose a reason, Enter confirms, Escape cancels."),
+        "cancel": _("Cancel"),
     }
     return {
         "texts": texts,
         "reasons": moderation.active_reasons(),
         "flag_labels": {flag: str(label) for flag, label in LABELS.items()},
         "decide_url": url_for("admin.queue_decide"),
+        "reopen_url": url_for("admin.queue_reopen"),
+        "reason_url": url_for("admin.queue_reason"),
         "csrf": generate_csrf(),
     }
 
@@ -125,6 +133,83 @@ def queue_undo():
     return answer(back, message, letter_ids=restored, restored=True)
 
 
+@bp.post("/queue/reopen")
+def queue_reopen():
+    """A decided letter back to pending, held by this moderator (from its list)."""
+    back = back_path()
+    try:
+        outcome = decisions.reopen(current_user, ids(request.form.getlist("letter")))
+    except decisions.QueueError as problem:
+        return answer(back, problem_message(problem.code), status=422, problem=True)
+    done = ngettext(
+        "Re-opened %(num)d message: it is pending again, held for you under Pending.",
+        "Re-opened %(num)d messages: they are pending again, held for you under Pending.",
+        len(outcome.decided),
+    )
+    return changed_answer(back, outcome, done, reopened=outcome.decided)
+
+
+@bp.post("/queue/reason")
+def queue_reason():
+    """Another reason for rejected letters."""
+    back = back_path()
+    try:
+        outcome = decisions.change_reason(
+            current_user,
+            ids(request.form.getlist("letter")),
+            request.form.get("reason", type=int),
+        )
+    except decisions.QueueError as problem:
+        return answer(back, problem_message(problem.code), status=422, problem=True)
+    done = ngettext(
+        "Reason changed for %(num)d message: %(reason)s.",
+        "Reason changed for %(num)d messages: %(reason)s.",
+        len(outcome.decided),
+        reason=outcome.reason,
+    )
+    return changed_answer(back, outcome, done)
+
+
+def changed_answer(back, outcome, done, **context):
+    """The answer to a re-open or a change of reason: what changed, what was refused."""
+    parts = ([done] if outcome.decided else []) + refusals(outcome)
+    if not parts:
+        parts.append(_("Nothing was changed: the message is no longer in this list."))
+    status = 409 if not outcome.decided else 200
+    return answer(
+        back,
+        " ".join(parts),
+        status=status,
+        problem=bool(outcome.refused or outcome.delivered),
+        letter_ids=outcome.decided + outcome.refused + outcome.delivered,
+        refused=outcome.refused,
+        **context,
+    )
+
+
+def refusals(outcome):
+    """Why letters were left as they were: another moderator holds them, or they were
+    delivered."""
+    parts = []
+    if outcome.refused:
+        parts.append(
+            ngettext(
+                "%(num)d message was not changed: another moderator is reviewing it.",
+                "%(num)d messages were not changed: another moderator is reviewing them.",
+                len(outcome.refused),
+            )
+        )
+    if outcome.delivered:
+        parts.append(
+            ngettext(
+                "%(num)d message was not changed: it was already delivered.",
+                "%(num)d messages were not changed: they were already delivered.",
+                len(outcome.delivered),
+            )
+        )
+    return parts
+
+
 def ids(values):
     """Whole numbers from a form's repeated field, at most MAX_SELECTED of them."""
     return [int(value) for value in values if value.isdigit()][:MAX_SELECTED]
@@ -157,6 +242,7 @@ def answer(back, message, status=200, problem=False, events=(), letter_ids=(), *
         here=back,
         refused=context.get("refused", ()),
         restored=context.get("restored", False),
+        reopened=context.get("reopened", ()),
         undo_seconds=undo_seconds,
         **item_context(),
     )
@@ -188,14 +274,7 @@ def decision_message(decision, outcome):
                 reason=outcome.reason,
             )
         )
-    if outcome.refused:
-        parts.append(
-            ngettext(
-                "%(num)d message was not changed: another moderator is reviewing it.",
-                "%(num)d messages were not changed: another moderator is reviewing them.",
-                len(outcome.refused),
-            )
-        )
+    parts += refusals(outcome)
     if not parts:
         parts.append(_("Nothing was changed: the message is no longer in the queue."))
     return " ".join(parts)

@@ -1,6 +1,7 @@
 // The moderation queue's keyboard and focus. The page works without this file: every
-// decision is a plain form. Keys: j/k next/previous, a approve, r reject (choose a reason
-// with the arrow keys, Enter sends, Escape closes), x select, u undo.
+// decision is a plain form. Keys: j/k next/previous, a approve, r reject (or change the
+// reason of a rejected message: 1-9 or the arrow keys choose a reason, Enter sends,
+// Escape or Cancel closes it and focus goes back to the message), x select, u undo.
 (function () {
   "use strict";
 
@@ -68,6 +69,49 @@
     if (radio) radio.focus({ preventScroll: true });
   }
 
+  // Close a reason chooser without deciding; focus goes back to its letter.
+  function closeReject(chooser) {
+    chooser.open = false;
+    focusItem(itemOf(chooser));
+  }
+
+  // The open reason chooser the keys act on: the one focus is in, else the current
+  // letter's (focus on the letter itself, or on nothing after a click on the page).
+  function openChooser(target) {
+    var inside = target.closest ? target.closest("[data-reject]") : null;
+    if (inside) return inside.open ? inside : null;
+    if (target !== document.body && !target.hasAttribute("data-queue-item")) return null;
+    var item = currentItem();
+    return item ? item.querySelector("[data-reject][open]") : null;
+  }
+
+  // 1-9 pick the reason with that number (checked and focused: a screen reader reads it).
+  function pickReason(chooser, key) {
+    var radio = chooser.querySelector('input[type=radio][data-key="' + key + '"]');
+    if (!radio) return false;
+    radio.checked = true;
+    radio.focus();
+    return true;
+  }
+
+  // An opened chooser shows what needs JavaScript: its keys and its Cancel button. Only
+  // one is open at a time, so Tab never wanders through a letter left half-rejected.
+  queue.addEventListener("toggle", function (event) {
+    var chooser = event.target;
+    if (!chooser.matches || !chooser.matches("[data-reject]") || !chooser.open) return;
+    Array.prototype.forEach.call(chooser.querySelectorAll("[data-keys-hint], [data-reject-cancel]"), function (node) {
+      node.hidden = false;
+    });
+    Array.prototype.forEach.call(queue.querySelectorAll("[data-reject][open]"), function (other) {
+      if (other !== chooser) other.open = false;
+    });
+  }, true);
+
+  queue.addEventListener("click", function (event) {
+    var cancel = event.target.closest ? event.target.closest("[data-reject-cancel]") : null;
+    if (cancel) closeReject(cancel.closest("[data-reject]"));
+  });
+
   function toggleSelect(item) {
     var box = item.querySelector("[data-select]");
     if (!box) return;
@@ -104,12 +148,17 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    // Inside the reason chooser: Enter sends it, Escape closes it.
-    var chooser = target.closest ? target.closest("[data-reject]") : null;
+    // In an open reason chooser: Escape closes it wherever focus is, 1-9 pick a reason
+    // (not while typing the note), Enter on a reason sends it.
+    var chooser = openChooser(target);
     if (chooser && event.key === "Escape") {
-      chooser.open = false;
-      focusItem(itemOf(chooser));
+      closeReject(chooser);
       event.preventDefault();
+      return;
+    }
+    if (chooser && /^[1-9]$/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey &&
+        !target.matches("input[type=text]") && shortcutsOn()) {
+      if (pickReason(chooser, event.key)) event.preventDefault();
       return;
     }
     if (chooser && event.key === "Enter" && target.type === "radio") {
@@ -254,7 +303,10 @@
   var switchBox = document.getElementById("queue-keys-on");
   if (switchBox) {
     try { switchBox.checked = window.localStorage.getItem(STORAGE_KEY) !== "off"; } catch (e) { /* private mode */ }
+    // With the shortcuts off, the letters stop showing keys that do nothing.
+    queue.classList.toggle("queue--no-keys", !switchBox.checked);
     switchBox.addEventListener("change", function () {
+      queue.classList.toggle("queue--no-keys", !switchBox.checked);
       try { window.localStorage.setItem(STORAGE_KEY, switchBox.checked ? "on" : "off"); } catch (e) { /* private mode */ }
     });
   }

@@ -14,6 +14,7 @@ from cases.manage import forget_cached_pages
 from extensions import begin_write, db
 from mail import bounces, outbox
 from models import ROLES, Case, StaffUser
+from moderation.suggested import sync_case_texts
 from staff import audit, two_factor
 from staff.links import MIN_PASSWORD
 from supporters import retention
@@ -38,6 +39,9 @@ def seed_command():
             filled[case.slug] = found
     closed, closed_filled = seed_outcomes(existing)  # a closed case with its outcome
     filled.update(closed_filled)
+    db.session.flush()  # new cases get their ids
+    for case in db.session.scalars(sa.select(Case).where(Case.slug.in_([d["slug"] for d in demo]))):
+        sync_case_texts(case)  # their texts as moderation groups (moderation/suggested.py)
     db.session.commit()
     if filled:
         forget_cached_pages()

@@ -1,8 +1,8 @@
 """The demo edition: four cases from the campaign's facts, with texts written for the site.
 
 The English texts are here; the other languages' are in demo_texts/<language>.json
-(per case: the texts of cases.languages.TRANSLATED_FIELDS and its "appeal_template"), loaded
-from whichever files are there. Officials are named by title only, and their postal
+(per case: the texts of cases.languages.TRANSLATED_FIELDS, its "appeal_template" and its
+"solidarity_suggestions"), loaded from whichever files are there. Officials are named by title only, and their postal
 addresses are left for campaign staff to confirm: the demo never invents a real-looking
 address.
 """
@@ -75,6 +75,22 @@ CASES = [
         "solidarity_prompt": (
             "Tell Germain he is not forgotten. A few words of hope mean a lot in a prison cell."
         ),
+        "solidarity_suggestions": {
+            "en": [
+                (
+                    "Dear Germain, you are not forgotten. People all over the world are thinking of "
+                    "you and your family, and we will keep speaking up until you are free."
+                ),
+                (
+                    "Germain, defending human rights is not a crime. Thank you for your courage. Stay"
+                    " strong: we stand with you."
+                ),
+                (
+                    "Sending you hope and warm wishes from far away. Your family is in our thoughts, "
+                    "and we will not stop writing until you are home."
+                ),
+            ]
+        },
         "goal": 250000,
         "sort_order": 1,
     },
@@ -127,6 +143,22 @@ CASES = [
             "Send Gustavo your support as he rebuilds his life. Tell him where you are "
             "writing from."
         ),
+        "solidarity_suggestions": {
+            "en": [
+                (
+                    "Dear Gustavo, your courage inspires me. You are not alone: people everywhere "
+                    "stand with you and demand justice."
+                ),
+                (
+                    "Gustavo, I am sending you strength and warmth as you rebuild your life. No one "
+                    "should pay such a price for protesting peacefully."
+                ),
+                (
+                    "We see you, Gustavo, and we will keep asking for justice until those responsible"
+                    " are held to account. A big hug from your friends around the world."
+                ),
+            ]
+        },
         "goal": 200000,
         "sort_order": 2,
     },
@@ -168,6 +200,22 @@ CASES = [
             ),
         },
         "solidarity_prompt": ("Let Nassima know that people around the world stand with her."),
+        "solidarity_suggestions": {
+            "en": [
+                (
+                    "Dear Nassima, thank you for standing up for women's rights. You are not alone: "
+                    "people around the world stand with you."
+                ),
+                (
+                    "Nassima, your courage gives hope to so many women. We think of you every day and"
+                    " will keep calling for your freedom."
+                ),
+                (
+                    "Sending you love and strength, Nassima. Your voice matters, and we will not let "
+                    "the world forget it."
+                ),
+            ]
+        },
         "goal": 300000,
         "sort_order": 3,
     },
@@ -212,6 +260,22 @@ CASES = [
         "solidarity_prompt": (
             "Tell the students they are not alone. Messages in any language are welcome."
         ),
+        "solidarity_suggestions": {
+            "en": [
+                (
+                    "To the METU Pride Defenders: you are not alone. Love and solidarity from all of "
+                    "us who stand with you."
+                ),
+                (
+                    "Peaceful protest is a right, and you used it with courage. We are proud of you "
+                    "and will keep standing by your side."
+                ),
+                (
+                    "Sending strength and pride to every one of you. Keep going: people around the "
+                    "world are with you."
+                ),
+            ]
+        },
         "goal": 150000,
         "sort_order": 4,
     },
@@ -235,6 +299,7 @@ def demo_cases():
     for data in CASES:
         slug = data["slug"]
         translations, appeals = {}, dict(data["appeal_templates"])
+        suggestions = dict(data.get("solidarity_suggestions") or {})
         for language, cases in texts.items():
             written = cases.get(slug) or {}
             fields = {name: written[name] for name in TRANSLATED_FIELDS if written.get(name)}
@@ -242,11 +307,14 @@ def demo_cases():
                 translations[language] = fields
             if written.get("appeal_template"):
                 appeals.setdefault(language, written["appeal_template"])  # this file's first
+            if written.get("solidarity_suggestions"):
+                suggestions.setdefault(language, written["solidarity_suggestions"])
         person, target = LANGUAGES[slug]
         found.append(
             {
                 **data,
                 "appeal_templates": appeals,
+                "solidarity_suggestions": suggestions,
                 "translations": translations,
                 "person_language": person,
                 "target_language": target,
@@ -290,6 +358,12 @@ def fill_in(case, data):
             if not appeals.get(code):
                 appeals[code] = letter
                 filled.append(f"appeal letter ({code})")
+    suggestions = dict(case.solidarity_suggestions or {})
+    for code, messages in data.get("solidarity_suggestions", {}).items():
+        # A language staff wrote, or emptied, on the case form is theirs.
+        if not suggestions.get(code) and f"solidarity_suggestions.{code}" not in changed:
+            suggestions[code] = messages
+            filled.append(f"suggested messages ({code})")
     for name in ("person_language", "target_language"):
         if getattr(case, name) == "en" != data[name] and name not in changed:
             setattr(case, name, data[name])
@@ -297,4 +371,5 @@ def fill_in(case, data):
     if filled:
         case.translations = {code: texts for code, texts in translations.items() if texts}
         case.appeal_templates = appeals
+        case.solidarity_suggestions = suggestions
     return filled

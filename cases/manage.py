@@ -11,6 +11,7 @@ from cases import photos
 from cases.languages import TRANSLATED_FIELDS
 from extensions import begin_write, db
 from models import Case, utcnow
+from moderation.suggested import sync_case_texts
 from staff import audit
 from web import caching
 
@@ -29,6 +30,7 @@ def create_case(values, photo=None):
         case = Case(status="draft", photo=stored, **values)
         db.session.add(case)
         db.session.flush()
+        sync_case_texts(case)
         audit.record("case.create", case, slug=case.slug, name=case.name)
         db.session.commit()
     except BaseException:
@@ -45,10 +47,15 @@ def update_case(case, values, photo=None, remove_photo=False):
         begin_write()  # reads the case afresh, inside the write
         old_photo = case.photo
         old_texts = case.translations or {}
+        old_suggestions = case.solidarity_suggestions or {}
         changed = [name for name, value in values.items() if getattr(case, name) != value]
         for name in changed:
             setattr(case, name, values[name])
+        sync_case_texts(case)  # every save: rows a case from before them lacks come too
         changed = [each for name in changed for each in changed_texts(name, old_texts, values)]
+        changed = [
+            each for name in changed for each in changed_suggestions(name, old_suggestions, values)
+        ]
         if stored or (remove_photo and old_photo):
             case.photo = stored
             changed.append("photo")
@@ -80,6 +87,16 @@ def changed_texts(name, old_translations, values):
         if (old_translations.get(code) or {}).get(text, "")
         != (new_translations.get(code) or {}).get(text, "")
     ]
+
+
+def changed_suggestions(name, old, values):
+    """Changed suggested messages are named by language, "solidarity_suggestions.es":
+    `flask seed` then never fills in a language staff wrote or emptied."""
+    if name != "solidarity_suggestions":
+        return [name]
+    new = values["solidarity_suggestions"]
+    languages = sorted(set(old) | set(new))
+    return [f"{name}.{code}" for code in languages if old.get(code) != new.get(code)]
 
 
 def set_status(case, status, allowed_from):

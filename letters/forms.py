@@ -18,6 +18,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Regexp, ValidationError
 
+from cases.suggestions import suggestions_for
 from models import BODY_MAX, CITY_MAX, EMAIL_MAX, NAME_MAX
 from moderation.flags import has_email, has_link
 
@@ -223,6 +224,10 @@ class LetterForm(FlaskForm):
     language = HiddenField(
         default="en", validators=[Regexp(LANGUAGE, message=_l("Unknown language."))]
     )
+    # The case's suggested message the supporter picked (radio buttons of the solidarity
+    # form): sent when the message box is left empty, so picking works without JavaScript.
+    # Any text posted here is only ever a body the supporter could have typed, checked as one.
+    suggestion = StringField(_l("Use a suggested message"), default="")
     consent_privacy = BooleanField(
         _l("I agree to the privacy notice."),
         validators=[DataRequired(_l("Please agree to the privacy notice so we can send it."))],
@@ -244,6 +249,18 @@ class LetterForm(FlaskForm):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
         self.body.max_length = BODY_MAX[kind]
+
+    def suggestions(self, case):
+        """(language, messages): the case's suggested messages this form offers, a
+        solidarity form's, in the letter's language, else in English."""
+        if self.kind != "solidarity":
+            return "en", []
+        return suggestions_for(case, self.language.data)
+
+    def validate(self, extra_validators=None):
+        if self.kind == "solidarity" and not self.body.data and self.suggestion.data:
+            self.body.data = strip(self.suggestion.data.replace("\r\n", "\n"))
+        return super().validate(extra_validators)
 
     def seconds_shown(self):
         """Seconds since this form was shown, from its signed `started` field."""

@@ -60,6 +60,8 @@ def fields_of(case, **changes):
         fields[f"appeal_{code}"] = letter
     for code, texts in (case.translations or {}).items():
         fields.update({f"{name}_{code}": value for name, value in texts.items()})
+    for code, messages in (case.solidarity_suggestions or {}).items():
+        fields[f"suggestions_{code}"] = "\r\n\r\n".join(messages)  # one per paragraph
     fields.update(changes)
     return fields
 

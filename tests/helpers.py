@@ -80,7 +80,7 @@ class Supporter:
 
 class FormReader(HTMLParser):
     """The fields a browser would send from one form of a page: what it shows filled in
-    (text, hidden, ticked boxes, the selected option, the textarea's text)."""
+    (text, hidden, ticked boxes and radio buttons, the selected option, the textarea's text)."""
 
     def __init__(self, form_id):
         super().__init__()
@@ -95,7 +95,7 @@ class FormReader(HTMLParser):
             return
         name = attrs.get("name")
         if tag == "input" and name:
-            if attrs.get("type") != "checkbox" or "checked" in attrs:
+            if attrs.get("type") not in ("checkbox", "radio") or "checked" in attrs:
                 self.fields[name] = attrs.get("value") or ""
         elif tag == "select":
             self.select = name

@@ -32,6 +32,7 @@ from wtforms.validators import (
 
 from cases import photos
 from cases.languages import TRANSLATED_FIELDS, display_name, language_status, other_languages
+from cases.suggestions import MAX_PER_LANGUAGE, join_messages, problems, split_messages
 from extensions import db
 from letters.forms import country_names, no_control_characters, single_line
 from models import BODY_MAX, Case
@@ -192,8 +193,10 @@ class CaseForm(FlaskForm):
 
     def language_fields(self, code):
         """The texts in one language besides English, its letter last."""
-        names = [f"{field}_{code}" for field in TRANSLATED_FIELDS] + [f"appeal_{code}"]
-        return [self[name] for name in names if name in self]
+        names = [f"{field}_{code}" for field in TRANSLATED_FIELDS]
+        # The suggested messages come after the solidarity prompt, as in English.
+        names.insert(names.index(f"solidarity_prompt_{code}") + 1, f"suggestions_{code}")
+        return [self[name] for name in [*names, f"appeal_{code}"] if name in self]
 
     @property
     def language_groups(self):
@@ -221,8 +224,8 @@ class CaseForm(FlaskForm):
         """The fields as the page shows them: English first, the other languages last."""
         names = ["name", "slug", "country", "summary", "story", "ask"]
         names += ["target_title", "target_address", "appeal_en"]
-        names += ["solidarity_prompt", "photo", "photo_alt", "remove_photo", "goal", "sort_order"]
-        names += ["person_language", "target_language"]
+        names += ["solidarity_prompt", "suggestions_en", "photo", "photo_alt", "remove_photo"]
+        names += ["goal", "sort_order", "person_language", "target_language"]
         fields = [self[name] for name in names]
         for code in self.languages[1:]:
             fields += self.language_fields(code)
@@ -270,6 +273,7 @@ class CaseForm(FlaskForm):
             if field.data
         }
         values["translations"] = self.translations()
+        values["solidarity_suggestions"] = self.suggestions()
         if self.remove_photo.data and not self.uploaded:
             values["photo_alt"] = ""
             for texts in values["translations"].values():
@@ -291,6 +295,59 @@ class CaseForm(FlaskForm):
             if texts:
                 found[code] = texts
         return found
+
+    def suggestions(self):
+        """Case.solidarity_suggestions as the form has them: the messages written, per
+        language. A language the form does not show (no longer in LANGUAGES) is kept."""
+        kept = (self.case.solidarity_suggestions or {}) if self.case is not None else {}
+        shown = ["en", *other_languages()]
+        found = {code: list(texts) for code, texts in kept.items() if code not in shown}
+        for code in shown:
+            if messages := split_messages(self[f"suggestions_{code}"].data):
+                found[code] = messages
+        return found
+
+
+SUGGESTION_PROBLEMS = {
+    "too_many": _l(
+        "Please keep to %(max)d messages or fewer: this has %(num)d. Leave a blank line only between two messages."
+    ),
+    "too_long": _l(
+        "Message %(number)d is %(length)d characters long: please keep each message to %(max)d characters or fewer."
+    ),
+    "repeated": _l("Message %(number)d is the same as message %(first)d: please write it once."),
+}
+
+
+def valid_suggestions(form, field):
+    """A WTForms validator: a few messages, each short enough to send as it is."""
+    found = problems(split_messages(field.data))
+    if found:
+        name, values = found
+        raise ValidationError(SUGGESTION_PROBLEMS[name] % values)
+
+
+def suggestions_field(code):
+    """The suggested solidarity messages in one language: one per paragraph."""
+    limits = {"num": MAX_PER_LANGUAGE, "max": BODY_MAX["solidarity"]}
+    if code == "en":
+        label = _("Suggested solidarity messages (optional)")
+        hint = _(
+            "One message per paragraph, with a blank line between two messages: at most %(num)d, of at most %(max)d characters each. The solidarity form offers them to start from; where a language has none, it offers the English ones.",
+            **limits,
+        )
+    else:
+        label = _("Suggested solidarity messages (%(language)s)", language=display_name(code))
+        hint = _(
+            "One message per paragraph, a blank line between two: at most %(num)d, of at most %(max)d characters each. Left empty, the form offers the English ones.",
+            **limits,
+        )
+    return TextAreaField(
+        label,
+        filters=[text],
+        validators=[Optional(), no_control_characters, valid_suggestions],
+        description=hint,
+    )
 
 
 def language_choices(current):
@@ -344,6 +401,8 @@ def case_form(case=None):
             choices=language_choices(case.target_language if case else None),
         )
 
+    for code in ["en", *other_languages()]:
+        setattr(Form, f"suggestions_{code}", suggestions_field(code))
     limit = BODY_MAX["appeal"]
     for code in languages:
         if code != "en" and code in current_app.config["LANGUAGES"]:
@@ -356,6 +415,8 @@ def case_form(case=None):
             data[f"appeal_{code}"] = letter
         for code, texts in (case.translations or {}).items():
             data.update({f"{name}_{code}": value for name, value in texts.items()})
+        for code, messages in (case.solidarity_suggestions or {}).items():
+            data[f"suggestions_{code}"] = join_messages(messages)
     else:
         data = {"goal": 10000, "sort_order": next_position()}
         data["person_language"] = data["target_language"] = "en"
@@ -365,6 +426,10 @@ def case_form(case=None):
     for field in form.appeal_fields:
         field.language = field.name.removeprefix("appeal_")
         field.max_length = limit
+    for code in ["en", *other_languages()]:
+        field = form[f"suggestions_{code}"]
+        # No maxlength: a browser would cut a long paste without a word; its error says.
+        field.language, field.max_length = code, None
     for code in languages[1:]:
         for name in TRANSLATED_FIELDS:
             if f"{name}_{code}" in form:

@@ -76,6 +76,23 @@
     }
   });
 
+  // A suggested solidarity message, picked, goes into the message box to be edited
+  // (without this, a picked one is sent when the box is left empty). Words the supporter
+  // wrote are replaced only if they say so.
+  document.addEventListener("change", function (event) {
+    var group = event.target.closest ? event.target.closest("[data-suggestions]") : null;
+    if (!group || event.target.type !== "radio") return;
+    var box = document.getElementById(group.getAttribute("data-suggestions"));
+    if (!box) return;
+    var current = box.value.trim();
+    var suggested = Array.prototype.some.call(group.querySelectorAll("input[type=radio]"), function (radio) {
+      return radio.value.trim() === current;
+    });
+    if (current && !suggested && !window.confirm(group.getAttribute("data-replace"))) return;
+    box.value = event.target.value;
+    if (announcer()) announcer().textContent = group.getAttribute("data-filled");
+  });
+
   // "Copy link" buttons are shown only where they can work.
   function revealCopyButtons(root) {
     if (!navigator.clipboard) return;

@@ -84,6 +84,9 @@ class Config:
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_SUBMIT = os.environ.get("RATELIMIT_SUBMIT", "10 per minute;60 per hour")
+    # A partner's offline reports (and their corrections and withdrawals) from its stats
+    # page: an organiser reports a few events a day, not hundreds.
+    RATELIMIT_OFFLINE_REPORTS = os.environ.get("RATELIMIT_OFFLINE_REPORTS", "20 per hour;60 per day")
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down or frozen must not refuse a letter, nor let anyone flood: the limits then
     # count in each process (Flask-Limiter's in-memory fallback) until Redis answers again.
@@ -164,6 +167,11 @@ class Config:
     DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 30)  # staff dashboard figures
     DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     DELIVERY_BOOKLET_BATCH = env_int("DELIVERY_BOOKLET_BATCH", 3000)  # ~8 s a volume
+    # The most letters a delivery batch takes unless staff say otherwise (0: all waiting).
+    DELIVERY_BATCH_MAX = env_int("DELIVERY_BATCH_MAX", 0)
+    # The most appeals an emailed batch may hold: its PDF (about 1.5 kB an appeal) must stay
+    # well under what mail servers take (often 10 to 25 MB, base64 adding a third).
+    DELIVERY_EMAIL_MAX_LETTERS = env_int("DELIVERY_EMAIL_MAX_LETTERS", 1000)
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
     PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)  # case photos (admins only)
 

@@ -119,9 +119,10 @@ def to_srgb(image):
     return converted or image
 
 
-def save(data):
-    """Write a prepared photo under a random name; returns the name."""
-    folder = photos_folder()
+def save(data, folder=None):
+    """Write a prepared photo under a random name; returns the name. `folder`: another
+    place than the public case photos (offline reports' photos are for staff only)."""
+    folder = folder or photos_folder()
     os.makedirs(folder, exist_ok=True)
     name = secrets.token_hex(16) + ".jpg"
     temporary = os.path.join(folder, f".{name}.part")
@@ -131,9 +132,9 @@ def save(data):
     return name
 
 
-def delete(name):
+def delete(name, folder=None):
     """Remove a stored photo: a photo taken off a case should not stay online."""
     if not name or os.sep in name or name.startswith("."):
         return
     with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(photos_folder(), name))
+        os.remove(os.path.join(folder or photos_folder(), name))

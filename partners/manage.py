@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from extensions import begin_write, db
-from models import Letter, Partner, utcnow
+from models import Letter, OfflineReport, Partner, utcnow
 from staff import audit
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")
@@ -166,8 +166,14 @@ def remove_partner(partner):
     letters = db.session.scalar(
         sa.select(sa.func.count()).select_from(Letter).where(Letter.partner_id == partner.id)
     )
+    # Its offline reports keep it too: approved ones count, and staff keep the history.
+    reports = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OfflineReport)
+        .where(OfflineReport.partner_id == partner.id)
+    )
     audit.record("partner.remove", partner, slug=partner.slug, letters=letters)
-    deleted = letters == 0
+    deleted = letters == 0 and reports == 0
     if deleted:
         db.session.delete(partner)
     else:

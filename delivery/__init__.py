@@ -10,11 +10,13 @@ from delivery.export import (
     appeals_in_range,
     deliverable_appeals,
     deliverable_solidarity,
+    held_by_case,
     safe_cell,
     solidarity_batches,
     solidarity_in_range,
+    unrejected_appeals,
 )
-from delivery.pdf import alignment, appeals_pdf, solidarity_pdf
+from delivery.pdf import alignment, appeals_pdf, batch_pdf, solidarity_pdf
 
 __all__ = [
     "CSV_HEADER",
@@ -23,10 +25,13 @@ __all__ = [
     "appeals_csv",
     "appeals_in_range",
     "appeals_pdf",
+    "batch_pdf",
     "deliverable_appeals",
     "deliverable_solidarity",
+    "held_by_case",
     "safe_cell",
     "solidarity_batches",
     "solidarity_in_range",
     "solidarity_pdf",
+    "unrejected_appeals",
 ]

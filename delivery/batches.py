@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from delivery import emailing
 from delivery.export import (
     batches,
     deliverable_appeals,
@@ -138,6 +139,9 @@ def cancel(batch, staff):
     begin_write()
     db.session.refresh(batch, with_for_update=True)
     prepared(batch)
+    refused = emailing.withdraw(batch)  # an email to the official on its way: not now
+    if refused:
+        raise BatchError(str(refused))
     released = release(Letter.delivery_batch_id == batch.id)
     batch.state = "cancelled"
     batch.cancelled_at = utcnow()
@@ -172,6 +176,15 @@ def mark_sent(batch, staff, sent_on, method, note="", emailed_to=""):
     begin_write()
     db.session.refresh(batch, with_for_update=True)
     prepared(batch)
+    record_sent(batch, staff, sent_on, method, note, emailed_to)
+    db.session.commit()
+    return batch
+
+
+def record_sent(batch, staff, sent_on, method, note="", emailed_to=""):
+    """mark_sent's change, in the caller's write transaction, the prepared batch locked:
+    also the mail worker's, which makes a batch emailed to the official sent in the
+    transaction that records its email sent (delivery/emailing.py; `staff` is who asked)."""
     # Every letter of the batch is written (and so locked), not only those leaving: a
     # moderator's decision in flight finishes first, or waits and then sees the batch sent.
     mine = Letter.delivery_batch_id == batch.id
@@ -189,7 +202,7 @@ def mark_sent(batch, staff, sent_on, method, note="", emailed_to=""):
     batch.method = method
     batch.note = note
     batch.sent_recorded_at = utcnow()
-    batch.sent_by_id = staff.id
+    batch.sent_by_id = getattr(staff, "id", None)
     if emailed_to:
         batch.emailed_to = emailed_to
         batch.emailed_at = batch.sent_recorded_at
@@ -199,8 +212,6 @@ def mark_sent(batch, staff, sent_on, method, note="", emailed_to=""):
         actor=staff,
         **details(batch, sent_on=sent_on.isoformat(), method=method, letters=sent, frozen=frozen),
     )
-    db.session.commit()
-    return batch
 
 
 def batch_where(batch):

@@ -46,17 +46,27 @@ def deliverable_appeals():
     )
 
 
-def held_appeals(case_id):
-    """How many of the case's appeals wait for a moderator because flags marked them."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(
-            Letter.case_id == case_id,
-            Letter.kind == "appeal",
+def unrejected_appeals():
+    """Confirmed appeals no moderator rejected: the deliverable ones and those held
+    (held_by_case), for counts grouped by columns that leave `flagged` out."""
+    return sa.and_(
+        Letter.kind == "appeal", Letter.status == "confirmed", Letter.moderation != "rejected"
+    )
+
+
+def held_by_case():
+    """{case_id: appeals that wait for a moderator because automatic flags marked them}."""
+    rows = db.session.execute(
+        sa.select(Letter.case_id, sa.func.count())
+        .where(
             Letter.status == "confirmed",
             Letter.moderation == "pending",
             Letter.flagged.is_(True),
+            Letter.kind == "appeal",
         )
+        .group_by(Letter.case_id)
     )
+    return dict(rows.all())
 
 
 def deliverable_solidarity():

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from extensions import begin_write, db
-from models import KINDS, MODERATION_STATES, Case, Letter, RejectReason, utcnow
+from models import KINDS, MODERATION_STATES, Case, DeliveryBatch, Letter, RejectReason, utcnow
 from moderation.flags import FLAGS
 
 SEARCH_MAX = 100
@@ -38,6 +38,11 @@ ITEM_COLUMNS = (
     Letter.claimed_by_id,
     Letter.claimed_until,
     Case.name.label("case_name"),
+    # The day its batch was sent, for a delivered letter (no longer re-moderated), or None.
+    sa.select(DeliveryBatch.sent_on)
+    .where(DeliveryBatch.id == Letter.delivery_batch_id, DeliveryBatch.state == "sent")
+    .scalar_subquery()
+    .label("delivered_on"),
 )
 
 

@@ -52,7 +52,9 @@ def group_flags():
     """Yes/no of each group, decided by SQL: the definitions of delivery.py, not copies."""
     return {
         "confirmed": Letter.status == "confirmed",
-        "deliverable_appeals": delivery.deliverable_appeals(),
+        # Not rejected: the groups hold no `flagged`, so the appeals held for a moderator
+        # (delivery.held_by_case) are taken off where it matters (the delivery overview).
+        "deliverable_appeals": delivery.unrejected_appeals(),
         "deliverable_solidarity": delivery.deliverable_solidarity(),
         "queued": QUEUED,
     }

@@ -1,5 +1,6 @@
 """Delivery pages (admins): per case what is ready, a streamed CSV without email addresses,
-appeal PDFs in batches that never overlap, the solidarity booklet, every download audited."""
+a batch's appeal PDFs in parts that never overlap, the solidarity booklet in volumes, every
+download audited. Making, sending and cancelling batches: test_delivery_batches.py."""
 
 import csv
 import io
@@ -7,6 +8,7 @@ import io
 import pytest
 import sqlalchemy as sa
 from factories import LetterFactory
+from helpers import csrf_from
 from pypdf import PdfReader
 from staff_pages import Page
 
@@ -32,11 +34,44 @@ def audit_events(app, action):
         ]
 
 
+ADDRESS = "Fiscalía Nacional\nCatedral 1437\nSantiago, Chile"
+
+
+@pytest.fixture
+def addressed(app, gustavo):
+    """Gustavo's case with the official's postal address confirmed (the demo's is a
+    placeholder, which refuses appeal exports) and its booklet in English."""
+    with app.app_context():
+        case = db.session.get(Case, gustavo)
+        case.target_address = ADDRESS
+        case.person_language = "en"
+        db.session.commit()
+    return gustavo
+
+
+def make(admin, case_id, kind="appeal", limit=""):
+    """Make a batch through the page; returns the batch page's path."""
+    token = csrf_from(admin, f"/admin/delivery/{case_id}")
+    response = admin.post(
+        f"/admin/delivery/{case_id}/batches",
+        data={"csrf_token": token, "kind": kind, "limit": limit},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def parts_on_page(admin, path):
+    """(part link, cells) of each PDF a batch's page lists."""
+    html = admin.get(path).get_data(as_text=True)
+    return [(attrs["data-part"], cells) for attrs, cells in Page(html).rows if "data-part" in attrs]
+
+
 def test_overview_shows_per_case_what_is_ready(app, admin, cases, gustavo):
     with app.app_context():
         LetterFactory(case_id=gustavo)
         LetterFactory(case_id=gustavo, moderation="approved")
         LetterFactory(case_id=gustavo, moderation="rejected")
+        LetterFactory(case_id=gustavo, flags="link")  # held for a moderator
         LetterFactory(case_id=gustavo, status="unconfirmed")
         LetterFactory(case_id=gustavo, kind="solidarity", moderation="approved")
         LetterFactory(case_id=gustavo, kind="solidarity")  # waits for a moderator
@@ -49,18 +84,18 @@ def test_overview_shows_per_case_what_is_ready(app, admin, cases, gustavo):
     section = html.split('data-case="gustavo-gatica"')[1].split("</li>\n  <li")[0]
     assert "Appeals go to: Chile&#39;s National Prosecutor" in section
     assert '<p data-count="appeals">2 appeals ready.</p>' in section
+    assert '<p data-count="held">1 appeal held for a moderator.</p>' in section
     assert "1 message approved. 2 more wait for a moderator." in section
-    assert f'href="/admin/delivery/{gustavo}/appeals.csv"' in section
     assert f'href="/admin/delivery/{gustavo}"' in section
-    assert f'href="/admin/delivery/{gustavo}#booklet-title"' in section  # its volumes
     quiet = html.split('data-case="germain-rukuki"')[1].split("</li>")[0]
     assert "0 appeals ready." in quiet and "0 messages approved." in quiet
-    assert "href=" not in quiet  # nothing to download
+    assert "held" not in quiet
 
 
-def test_csv_is_streamed_as_an_attachment_with_the_deliverable_appeals_only(
-    app, admin, cases, gustavo
+def test_csv_of_every_appeal_is_streamed_with_the_deliverable_appeals_only(
+    app, admin, cases, addressed
 ):
+    gustavo = addressed
     with app.app_context():
         wanted = [
             LetterFactory(
@@ -90,7 +125,8 @@ def test_csv_is_streamed_as_an_attachment_with_the_deliverable_appeals_only(
     assert audit_events(app, "delivery.csv") == [("admin@example.org", "cases", gustavo, {})]
 
 
-def test_pdf_batches_split_the_appeals_into_files_that_never_overlap(app, admin, cases, gustavo):
+def test_a_batch_prints_in_parts_that_never_overlap(app, admin, cases, addressed):
+    gustavo = addressed
     app.config["DELIVERY_PDF_BATCH"] = 2
     with app.app_context():
         wanted = []
@@ -98,31 +134,19 @@ def test_pdf_batches_split_the_appeals_into_files_that_never_overlap(app, admin,
             wanted.append(LetterFactory(case_id=gustavo, body=f"Appeal number {n}.").id)
             LetterFactory(case_id=gustavo, moderation="rejected", body=f"Rejected {n}.")
             LetterFactory(case_id=cases["germain-rukuki"], body=f"Other case {n}.")
-    html = admin.get(f"/admin/delivery/{gustavo}").get_data(as_text=True)
-    batches = [
-        (int(attrs["data-after"]), int(attrs["data-last"]), cells)
-        for attrs, cells in Page(html).rows
-        if "data-after" in attrs
+    path = make(admin, gustavo)
+    parts = parts_on_page(admin, path)
+    assert parts == [
+        ("1", ["Part 1 of 3", f"1 to {wanted[1]}", "2"]),
+        ("2", ["Part 2 of 3", f"{wanted[1] + 1} to {wanted[3]}", "2"]),
+        ("3", ["Part 3 of 3", f"{wanted[3] + 1} to {wanted[4]}", "1"]),
     ]
-    assert [(after, last) for after, last, _cells in batches] == [
-        (0, wanted[1]),
-        (wanted[1], wanted[3]),
-        (wanted[3], wanted[4]),
-    ]
-    assert [cells for _a, _l, cells in batches] == [
-        ["PDF 1", f"1 to {wanted[1]}", "2"],
-        ["PDF 2", f"{wanted[1] + 1} to {wanted[3]}", "2"],
-        ["PDF 3", f"{wanted[3] + 1} to {wanted[4]}", "1"],
-    ]
-    assert "5 appeals ready, in 3 files of up to 2 letters" in html
-
+    batch_id = int(path.rsplit("/", 1)[1])
     printed = []
-    for number, (after, last, _cells) in enumerate(batches, 1):
-        link = f"/admin/delivery/{gustavo}/appeals.pdf?after={after}&amp;last={last}"
-        assert link in html
-        response = admin.get(link.replace("&amp;", "&"))
+    for number in (1, 2, 3):
+        response = admin.get(f"{path}/part-{number}.pdf")
         assert response.headers["Content-Disposition"] == (
-            f'attachment; filename="gustavo-gatica-appeals-{after + 1}-{last}.pdf"'
+            f'attachment; filename="gustavo-gatica-appeal-batch-1-part-{number}.pdf"'
         )
         assert response.headers["Cache-Control"] == "no-store"
         pages = pdf_pages(response)
@@ -131,67 +155,22 @@ def test_pdf_batches_split_the_appeals_into_files_that_never_overlap(app, admin,
     for n, text in enumerate(printed):
         assert f"Appeal number {n}." in text
         assert "Rejected" not in text and "Other case" not in text
-        assert "Chile's National Prosecutor" in text
+        assert "Chile's National Prosecutor" in text and "Catedral 1437" in text
     assert len(printed) == 5
     assert [details for _e, _t, _i, details in audit_events(app, "delivery.pdf")] == [
-        {"after_id": after, "last_id": last, "letters": 1 if n == 2 else 2}
-        for n, (after, last, _cells) in enumerate(batches)
+        {"batch": batch_id, "kind": "appeal", "number": 1, "part": n, "letters": 1 if n == 3 else 2}
+        for n in (1, 2, 3)
     ]
+    assert admin.get(f"{path}/part-4.pdf").status_code == 404
+    assert admin.get(f"{path}/part-0.pdf").status_code == 404
+    csv_text = admin.get(f"{path}/letters.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"))))[1:]
+    assert [int(row[0]) for row in rows] == wanted
 
 
-def test_a_batch_holds_letters_confirmed_late_in_its_range(app, admin, gustavo):
-    app.config["DELIVERY_PDF_BATCH"] = 2
+def test_booklet_batch_holds_only_approved_solidarity_messages(app, admin, cases, addressed):
+    gustavo = addressed
     with app.app_context():
-        first = LetterFactory(case_id=gustavo, body="First.").id
-        late = LetterFactory(case_id=gustavo, status="unconfirmed", body="Confirmed late.").id
-        last = LetterFactory(case_id=gustavo, body="Second.").id
-    response = admin.get(f"/admin/delivery/{gustavo}/appeals.pdf?after=0&last={last}")
-    assert len(pdf_pages(response)) == 2
-    with app.app_context():
-        db.session.execute(
-            sa.text("UPDATE letters SET status = 'confirmed' WHERE id = :id"), {"id": late}
-        )
-        db.session.commit()
-    pages = pdf_pages(admin.get(f"/admin/delivery/{gustavo}/appeals.pdf?after=0&last={last}"))
-    assert ["First." in pages[0], "Confirmed late." in pages[1], "Second." in pages[2]] == [
-        True
-    ] * 3
-    assert first < late < last
-
-
-@pytest.mark.parametrize(
-    "query", ["", "?after=0", "?last=9", "?after=5&last=5", "?after=-1&last=3", "?after=a&last=2"]
-)
-def test_pdf_needs_a_valid_range(admin, gustavo, query):
-    assert admin.get(f"/admin/delivery/{gustavo}/appeals.pdf{query}").status_code == 400
-
-
-def test_pdf_range_with_far_more_than_a_batch_is_refused(app, admin, gustavo):
-    """It would run past the request timeout with a real batch size."""
-    app.config["DELIVERY_PDF_BATCH"] = 2
-    with app.app_context():
-        last = [LetterFactory(case_id=gustavo).id for _ in range(4)][-1]
-    response = admin.get(f"/admin/delivery/{gustavo}/appeals.pdf?after=0&last={last}")
-    assert response.status_code == 400
-    assert audit_events(app, "delivery.pdf") == []
-
-
-def volumes_on_page(admin, case_id):
-    """(after, last, cells) of each booklet volume the case's delivery page lists."""
-    html = admin.get(f"/admin/delivery/{case_id}").get_data(as_text=True)
-    table = html[html.index('id="volume-table"') :]
-    return [
-        (int(attrs["data-after"]), int(attrs["data-last"]), cells)
-        for attrs, cells in Page(table).rows
-        if "data-after" in attrs
-    ]
-
-
-def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gustavo):
-    with app.app_context():
-        # The booklet is in the person's language (test_delivery.py): English here.
-        db.session.get(Case, gustavo).person_language = "en"
-        db.session.commit()
         approved = LetterFactory(
             case_id=gustavo, kind="solidarity", moderation="approved", body="Stay strong."
         ).id
@@ -210,51 +189,40 @@ def test_booklet_holds_only_approved_solidarity_messages(app, admin, cases, gust
         LetterFactory(
             case_id=cases["germain-rukuki"], kind="solidarity", moderation="approved", body="Other."
         )
-    [(after, last, cells)] = volumes_on_page(admin, gustavo)
-    assert (after, last, cells) == (0, approved, ["Booklet 1 (PDF)", f"1 to {approved}", "1"])
-    response = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after=0&last={last}")
+    path = make(admin, gustavo, kind="solidarity")
+    assert parts_on_page(admin, path) == [("1", ["Part 1 of 1", f"1 to {approved}", "1"])]
+    response = admin.get(f"{path}/part-1.pdf")
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="gustavo-gatica-solidarity-1-{last}.pdf"'
+        'attachment; filename="gustavo-gatica-solidarity-batch-1-part-1.pdf"'
     )
-    assert response.headers["Cache-Control"] == "no-store"
     text = "\n".join(pdf_pages(response))
     assert "Stay strong." in text and "1 message from 1 country" in text
     for absent in ("Still pending.", "Rejected one.", "Nope.", "An appeal.", "Other.", "@"):
         assert absent not in text
-    assert audit_events(app, "delivery.booklet") == [
-        ("admin@example.org", "cases", gustavo, {"after_id": 0, "last_id": last, "letters": 1})
-    ]
+    [(_email, _type, _id, details)] = audit_events(app, "delivery.booklet")
+    assert details["part"] == 1 and details["letters"] == 1 and details["kind"] == "solidarity"
 
 
-def test_a_big_booklet_comes_in_volumes_each_made_within_a_request(app, admin, gustavo):
+def test_a_big_booklet_batch_comes_in_volumes_each_made_within_a_request(app, admin, addressed):
     """About 400 messages a second: a popular case's booklet would outlast the timeout."""
+    gustavo = addressed
     app.config["DELIVERY_BOOKLET_BATCH"] = 2
     with app.app_context():
-        ids = [
+        for n in range(3):
             LetterFactory(
                 case_id=gustavo, kind="solidarity", moderation="approved", body=f"Message {n}."
-            ).id
-            for n in range(3)
-        ]
-    volumes = volumes_on_page(admin, gustavo)
-    assert [(after, last) for after, last, _cells in volumes] == [(0, ids[1]), (ids[1], ids[2])]
-    texts = [
-        "\n".join(
-            pdf_pages(admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after={a}&last={b}"))
-        )
-        for a, b, _cells in volumes
-    ]
+            )
+    path = make(admin, gustavo, kind="solidarity")
+    assert len(parts_on_page(admin, path)) == 2
+    texts = ["\n".join(pdf_pages(admin.get(f"{path}/part-{n}.pdf"))) for n in (1, 2)]
     assert ["Message 0." in texts[0], "Message 1." in texts[0], "Message 2." in texts[1]] == [
         True
     ] * 3
     assert "Message 2." not in texts[0] and "Message 0." not in texts[1]
-    app.config["DELIVERY_BOOKLET_BATCH"] = 1  # three messages in one range: too many
-    refused = admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf?after=0&last={ids[2]}")
-    assert refused.status_code == 400
-    assert admin.get(f"/admin/delivery/{gustavo}/solidarity.pdf").status_code == 400
 
 
-def test_file_names_are_safe_whatever_the_slug(app, admin, gustavo):
+def test_file_names_are_safe_whatever_the_slug(app, admin, addressed):
+    gustavo = addressed
     with app.app_context():
         db.session.get(Case, gustavo).slug = 'Évil"; x=1/../\r\nSet-Cookie'
         db.session.commit()
@@ -264,22 +232,31 @@ def test_file_names_are_safe_whatever_the_slug(app, admin, gustavo):
     )
 
 
-def test_unknown_case_is_not_found(admin, cases):
+def test_unknown_case_or_batch_is_not_found(app, admin, cases, addressed):
     for path in (
         "",
         "/appeals.csv",
-        "/appeals.pdf?after=0&last=2",
-        "/solidarity.pdf?after=0&last=2",
+        "/batches/1",
+        "/batches/1/letters.csv",
+        "/batches/1/part-1.pdf",
     ):
         assert admin.get(f"/admin/delivery/999{path}").status_code == 404
+    with app.app_context():
+        LetterFactory(case_id=addressed)
+    path = make(admin, addressed)
+    other = cases["germain-rukuki"]
+    assert (
+        admin.get(path.replace(f"/delivery/{addressed}/", f"/delivery/{other}/")).status_code == 404
+    )
 
 
 ROUTES = [
     "/admin/delivery",
     "/admin/delivery/{case}",
     "/admin/delivery/{case}/appeals.csv",
-    "/admin/delivery/{case}/appeals.pdf?after=0&last=5",
-    "/admin/delivery/{case}/solidarity.pdf?after=0&last=5",
+    "/admin/delivery/{case}/batches/1",
+    "/admin/delivery/{case}/batches/1/letters.csv",
+    "/admin/delivery/{case}/batches/1/part-1.pdf",
 ]
 
 
@@ -300,14 +277,16 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, gustavo, path):
     assert response.headers["Location"].startswith("/admin/sign-in?next=/admin/delivery")
 
 
-def test_case_names_are_shown_as_text(app, admin, gustavo):
+def test_case_names_are_shown_as_text(app, admin, addressed):
+    gustavo = addressed
     with app.app_context():
         case = db.session.get(Case, gustavo)
         case.name = f"Gustavo {XSS}"
         case.target_title = f"Prosecutor {XSS}"
         db.session.commit()
         LetterFactory(case_id=gustavo)
-    for path in ("/admin/delivery", f"/admin/delivery/{gustavo}"):
+    batch = make(admin, gustavo)
+    for path in ("/admin/delivery", f"/admin/delivery/{gustavo}", batch):
         html = admin.get(path).get_data(as_text=True)
         assert "<script>alert" not in html
         assert "Gustavo &lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -105,14 +105,15 @@ def queue_decide():
     except decisions.QueueError as problem:
         return answer(back, problem_message(problem.code), status=422, problem=True)
     message = decision_message(decision, outcome)
-    status = 409 if outcome.refused and not outcome.decided else 200
+    left = outcome.refused + outcome.delivered  # held by another, or delivered: unchanged
+    status = 409 if left and not outcome.decided else 200
     return answer(
         back,
         message,
         status=status,
-        problem=bool(outcome.refused),
+        problem=bool(left),
         events=outcome.events,
-        letter_ids=outcome.decided + outcome.refused,
+        letter_ids=outcome.decided + left,
         refused=outcome.refused,
     )
 

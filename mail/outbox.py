@@ -62,6 +62,10 @@ def render(email):
             )
         if email.template in OTHER_SUPPORTER_EMAILS:
             return OTHER_SUPPORTER_EMAILS[email.template](email, letter)
+        if email.template in DELIVERY_EMAILS:
+            from delivery import emailing
+
+            return emailing.render_email(email)
         return render_for_supporter(email, letter)
 
 
@@ -101,6 +105,9 @@ def data_link_email(email, letter):
     return links.render_email(email, letter)
 
 
+# An appeals batch to its official, and staff's tests of it (delivery/emailing.py): no
+# supporter email, so no List-Unsubscribe and no suppression check (see may_go).
+DELIVERY_EMAILS = ("delivery", "delivery_test")
 # Supporter emails whose module renders them: (subject, text, html), in force_locale.
 OTHER_SUPPORTER_EMAILS = {"news": news_email, "news_test": news_email, "data_link": data_link_email}
 
@@ -154,6 +161,10 @@ def record_result(email, error=None):
     if row.state == "pending" and error is None:
         row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
         row.claimed_by = row.held_until = None
+        if row.template in DELIVERY_EMAILS:  # the batch is sent once its email went
+            from delivery import emailing
+
+            emailing.email_sent(row)
     elif row.state == "pending" and row.claimed_by == email.claimed_by:
         row.last_error, row.claimed_by, row.held_until = describe(error), None, None
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
@@ -199,6 +210,11 @@ def build_message(email):
         extra_headers=headers or None,
     )
     message.msgId = message_id(email)
+    if email.template in DELIVERY_EMAILS:  # the batch's PDF, made now (delivery/emailing.py)
+        from delivery import emailing
+
+        for name, content_type, data in emailing.attachments(email):
+            message.attach(name, content_type, data)
     return message
 
 
@@ -228,8 +244,8 @@ def may_go(email):
     from the same mailbox) must never lock a staff member out. A staff address that
     bounces shows as a failed email in `outbox status` and on the dashboard instead.
     """
-    if email.template.startswith("staff_"):
-        return True
+    if email.template.startswith("staff_") or email.template in DELIVERY_EMAILS:
+        return True  # an official's address: as staff's, a bounce shows on the batch's page
     return suppression.may_send(email.recipient, news=email.template in NEWS)
 
 

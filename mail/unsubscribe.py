@@ -15,8 +15,9 @@ from mail.suppression import KEY_LENGTH, address_key
 
 SALT = "unsubscribe"
 # Emails that carry no List-Unsubscribe: a confirmation link (the address has not said yet
-# that it wants anything from us, and no news follows unless it confirms) and staff emails.
-NO_LIST_HEADERS = ("confirm", "resend")
+# that it wants anything from us, and no news follows unless it confirms), staff emails, and
+# an appeals batch to its official (and staff's test of it): no mailing, nothing to stop.
+NO_LIST_HEADERS = ("confirm", "resend", "delivery", "delivery_test")
 ONE_CLICK = "List-Unsubscribe=One-Click"  # the body of an RFC 8058 one-click post
 
 

@@ -86,6 +86,7 @@ from blueprints.admin import (  # noqa: E402,F401
     cases,
     dashboard,
     delivery,
+    delivery_email,
     home,
     news,
     partners,

@@ -64,14 +64,7 @@ def decide(moderator, letter_ids, decision, reason_id=None, note=""):
     begin_write()
     events = []
     letters = locked_letters(letter_ids, Letter.status == "confirmed")
-    delivered = delivered_among([letter.id for letter in letters])
-    for letter in letters:
-        if letter.id in delivered:
-            outcome.delivered.append(letter.id)
-            continue
-        if held_by_other(letter, moderator.id, now):
-            outcome.refused.append(letter.id)
-            continue
+    for letter in changeable(moderator, letters, outcome, now):
         previous = decision_of(letter)
         letter.moderation = DECISIONS[decision]
         letter.reject_reason = reason
@@ -110,6 +103,19 @@ def locked_letters(letter_ids, *where):
         .order_by(Letter.id)  # rows locked in one order everywhere: no deadlocks
         .with_for_update()
     ).all()
+
+
+def changeable(moderator, letters, outcome, now):
+    """The locked letters this moderator may change now. The others are reported in
+    `outcome`: delivered (in a sent batch) or refused (another moderator holds them)."""
+    delivered = delivered_among([letter.id for letter in letters])
+    for letter in letters:
+        if letter.id in delivered:
+            outcome.delivered.append(letter.id)
+        elif held_by_other(letter, moderator.id, now):
+            outcome.refused.append(letter.id)
+        else:
+            yield letter
 
 
 def held_by_other(letter, moderator_id, now):
@@ -265,14 +271,7 @@ def change_decided(moderator, letter_ids, states, change):
     letters = locked_letters(
         letter_ids, Letter.status == "confirmed", Letter.moderation.in_(states)
     )
-    delivered = delivered_among([letter.id for letter in letters])
-    for letter in letters:
-        if letter.id in delivered:
-            outcome.delivered.append(letter.id)
-            continue
-        if held_by_other(letter, moderator.id, now):
-            outcome.refused.append(letter.id)
-            continue
+    for letter in changeable(moderator, letters, outcome, now):
         event = change(letter, now)
         event.created_at = now
         letter.claimed_by_id = moderator.id

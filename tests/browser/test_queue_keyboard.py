@@ -19,6 +19,20 @@ def reason(page, letter_id, n):
     return chooser(page, letter_id).locator(f'input[type=radio][data-key="{n}"]')
 
 
+def rejected_messages(live, cases):
+    """Two solidarity messages rejected as abuse: their ids."""
+    with live.app.app_context():
+        return [
+            SolidarityFactory(
+                case_id=cases["gustavo-gatica"],
+                body=body,
+                moderation="rejected",
+                reject_reason=ABUSE,
+            ).id
+            for body in ("Uno", "Dos")
+        ]
+
+
 def test_reject_with_the_keys_alone(live, page, cases):
     first, second = open_queue(live, page, cases, count=2)
     page.keyboard.press("j")
@@ -104,17 +118,7 @@ def test_one_chooser_open_at_a_time_and_no_number_keys_when_shortcuts_are_off(li
 
 
 def test_reopen_and_change_the_reason_of_rejected_messages(live, page, cases):
-    with live.app.app_context():
-        rejected = [
-            SolidarityFactory(
-                case_id=cases["gustavo-gatica"],
-                body=body,
-                moderation="rejected",
-                reject_reason=ABUSE,
-            ).id
-            for body in ("Uno", "Dos")
-        ]
-    first, second = rejected
+    rejected = first, second = rejected_messages(live, cases)
     open_queue(live, page, cases, count=0)
     page.goto(live.url + "/admin/queue?state=rejected")
     page.evaluate("window.__noReload = true")
@@ -142,16 +146,8 @@ def test_reopen_and_change_the_reason_of_rejected_messages(live, page, cases):
 
 def test_reopen_and_change_the_reason_without_javascript(live, no_js_page, cases):
     page = no_js_page
+    first, second = rejected_messages(live, cases)
     with live.app.app_context():
-        first, second = (
-            SolidarityFactory(
-                case_id=cases["gustavo-gatica"],
-                body=body,
-                moderation="rejected",
-                reject_reason=ABUSE,
-            ).id
-            for body in ("Uno", "Dos")
-        )
         StaffUserFactory(email="mod@example.org")
     sign_in(page, live.url)
     page.goto(live.url + "/admin/queue?state=rejected")

@@ -91,6 +91,7 @@ from blueprints.admin import (  # noqa: E402,F401
     news,
     partners,
     queue,
+    queue_groups,
     settings,
     staff,
     supporters,

@@ -57,6 +57,9 @@ class Filters:
     language: str = ""
     search: str = ""
     after: tuple[bool, int] | None = None  # (flagged, id) of the last letter of the page before
+    # Only letters decided on arrival (a copy of a decided text: moderation/groups.py),
+    # so that copies of a rejected text stay visible. Approved or rejected lists only.
+    auto: bool = False
 
     def args(self, **changes):
         """The query-string arguments that give these filters (defaults left out)."""
@@ -68,6 +71,7 @@ class Filters:
             "flag": values.flag,
             "language": values.language,
             "q": values.search,
+            "auto": "1" if values.auto else None,
             "after": f"{int(values.after[0])}.{values.after[1]}" if values.after else None,
         }
         return {name: value for name, value in args.items() if value}
@@ -84,14 +88,20 @@ class Filters:
         flagged, _, last_id = args.get("after", "").partition(".")
         if flagged in ("0", "1") and last_id.isdigit():
             after = (flagged == "1", int(last_id))
+        auto = args.get("auto", "") == "1"
+        if state not in MODERATION_STATES or (auto and state == "pending"):
+            # Nothing pending was decided automatically: "decided automatically" alone
+            # asks for the rejected copies, which is what the filter is there to show.
+            state = "rejected" if auto else "pending"
         return cls(
-            state=state if state in MODERATION_STATES else "pending",
+            state=state,
             case_id=int(case_id) if case_id.isdigit() else None,
             kind=kind if kind in KINDS else "",
             flag=flag if flag == "any" or flag in FLAGS else "",
             language=language if language.replace("-", "").isalnum() else "",
             search=args.get("q", "").strip()[:SEARCH_MAX],
             after=after,
+            auto=auto,
         )
 
 
@@ -110,6 +120,8 @@ def conditions(filters):
         where.append(Letter.kind == filters.kind)
     if filters.language:
         where.append(Letter.language == filters.language)
+    if filters.auto:
+        where.append(Letter.moderated_by_id.is_(None))  # decided on arrival, by nobody
     if filters.flag and filters.flag != "any":
         where.append(("," + Letter.flags + ",").contains("," + filters.flag + ","))
     if filters.search:

@@ -89,6 +89,7 @@ class LetterFactory(Factory):
     )
     flagged = factory.LazyAttribute(lambda letter: bool(letter.flags))
     fingerprint = factory.LazyAttribute(lambda letter: moderation.flags.fingerprint(letter.body))
+    group_key = factory.LazyAttribute(lambda letter: letter.fingerprint)  # its own text's group
     partner_id = None
 
 

@@ -1,5 +1,6 @@
-"""Settings for admins: the reasons moderators pick when they reject a message, and the
-word lists that flag a message for them first."""
+"""Settings for admins: the reasons moderators pick when they reject a message, the
+word lists that flag a message for them first, and which copies of an approved text are
+approved on arrival."""
 
 import re
 import unicodedata
@@ -138,6 +139,7 @@ def render_settings(status=200, reasons=None, new_reason=None, words=None, focus
         focus=focus,
         cache_seconds=current_app.config["PAGE_CACHE_SECONDS"],
         messages=messages_by_section(),
+        moderation={name: word_lists.setting(name) for name in word_lists.SETTINGS},
     )
     return page, status
 
@@ -193,6 +195,20 @@ def settings_reasons_move():
     }
     flash(messages[word_lists.move_reason(reason.id, direction), direction], "reasons")
     return redirect(url_for(".settings") + "#reasons", 303)
+
+
+@bp.post("/settings/moderation")
+@admin_only
+def settings_moderation():
+    """The copies-on-arrival switches (moderation/groups.py): ticked or not."""
+    changed = [
+        word_lists.save_setting(name, request.form.get(name) == "y") for name in word_lists.SETTINGS
+    ]
+    if any(changed):
+        flash(_("Saved. New copies of approved texts follow it from now on."), "moderation")
+    else:
+        flash(_("Nothing had changed, so nothing was saved."), "moderation")
+    return redirect(url_for(".settings") + "#moderation-heading", 303)
 
 
 def known_language(language):

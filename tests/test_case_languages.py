@@ -278,7 +278,8 @@ def test_seed_works_before_the_translations_arrive_and_takes_each_one_after(
     (tmp_path / "es.json").write_text((files / "es.json").read_text(encoding="utf-8"))
     second = runner.invoke(args=["seed"])
     assert "languages besides English: es." in second.output
-    assert "germain-rukuki: filled in 7 missing:" in second.output  # six texts and the letter
+    # six texts, the letter and the suggested solidarity messages
+    assert "germain-rukuki: filled in 8 missing:" in second.output
     germain = find(app, "germain-rukuki")
     assert germain.translations["es"]["name"] == demo_texts()["es"]["germain-rukuki"]["name"]
     assert set(germain.appeal_templates) == {"en", "fr", "es"}

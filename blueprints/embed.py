@@ -314,10 +314,18 @@ def stats(token):
     # does not make the database add them up again each time.
     figures = caching.cached(
         ("partner-stats", partner.id),
-        lambda: (partners.stats_per_case(partner.id), partners.stats_per_day(partner.id)),
+        lambda: (
+            partners.stats_per_case(partner.id),
+            partners.stats_per_day(partner.id),
+            partners.offline_per_case(partner.id),
+        ),
     )
     page = render_template(
-        "embed/stats.html", partner=partner, per_case=figures[0], per_day=figures[1]
+        "embed/stats.html",
+        partner=partner,
+        per_case=figures[0],
+        per_day=figures[1],
+        offline_per_case=figures[2],
     )
     return make_response(page)
 

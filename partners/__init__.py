@@ -7,6 +7,7 @@ The admin pages and `flask partners ...` call these; the embed views use the tok
 
 from partners.figures import (
     export_rows,
+    offline_per_case,
     partner_for_stats_link,
     stats_per_case,
     stats_per_day,
@@ -41,6 +42,7 @@ __all__ = [
     "find_partner",
     "form_token",
     "normalized_origin",
+    "offline_per_case",
     "partner_for_stats_link",
     "purge_spent_tokens",
     "read_form_token",

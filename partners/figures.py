@@ -1,4 +1,5 @@
-"""Each partner's figures: letters written and confirmed, per case and per day."""
+"""Each partner's figures: letters written and confirmed, per case and per day, and the
+letters written offline at its events (its approved reports)."""
 
 import hmac
 from datetime import date, timedelta
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from extensions import db
-from models import Case, Letter, Partner, utcnow
+from models import Case, Letter, OfflineReport, Partner, utcnow
 
 
 def written_and_counted():
@@ -28,6 +29,21 @@ def stats_per_case(partner_id):
         .order_by(sa.desc("written"), Case.name)
     )
     return [(name, written, int(counted)) for name, written, counted in rows]
+
+
+def offline_per_case(partner_id):
+    """[(case name, appeals, solidarity)] written offline at the partner's events, from its
+    approved reports only (those that count), busiest case first."""
+    appeals = sa.func.sum(OfflineReport.appeals)
+    solidarity = sa.func.sum(OfflineReport.solidarity)
+    rows = db.session.execute(
+        sa.select(Case.name, appeals, solidarity)
+        .join(Case, Case.id == OfflineReport.case_id)
+        .where(OfflineReport.partner_id == partner_id, OfflineReport.state == "approved")
+        .group_by(Case.id, Case.name)
+        .order_by(sa.desc(appeals + solidarity), Case.name)
+    )
+    return [(name, int(appeals), int(solidarity)) for name, appeals, solidarity in rows]
 
 
 def stats_per_day(partner_id, days=120):

@@ -18,6 +18,7 @@ from flask import current_app
 
 import delivery
 from extensions import begin_write, db
+from letters import counters
 from mail import outbox
 from models import KINDS, Case, Letter, MailEvent, Outbox, Partner, utcnow
 from staff import audit
@@ -76,7 +77,9 @@ def letter_groups():
 def case_measures():
     """The figures per case (and in total): zeros to add to."""
     names = ["written", "confirmed", "counted", "deliverable_appeals", "deliverable_solidarity"]
-    names += [f"{kind}_{measure}" for kind in KINDS for measure in ("written", "counted", "queued")]
+    names += ["offline", "total"]  # written offline (approved reports); counted + offline
+    measures = ("written", "counted", "queued", "offline")
+    names += [f"{kind}_{measure}" for kind in KINDS for measure in measures]
     return dict.fromkeys(names, 0)
 
 
@@ -99,6 +102,16 @@ def add_up(groups):
             row["written"] += n
             row["counted"] += n * group.counted
     return cases, countries, partners
+
+
+def add_offline(figures, written_offline):
+    """Add letters written offline ({kind: letters} of approved reports) to a case's or
+    the totals' figures, and the total the public counters show: counted online and
+    written offline together."""
+    for kind in KINDS:
+        figures[f"{kind}_offline"] += written_offline.get(kind, 0)
+    figures["offline"] = figures["appeal_offline"] + figures["solidarity_offline"]
+    figures["total"] = figures["counted"] + figures["offline"]
 
 
 def letters_by_case():
@@ -242,12 +255,15 @@ def collect():
     """Every figure of the dashboard, read now."""
     by_case, by_country, by_partner = add_up(letter_groups())
     cases = all_cases()
-    for case in cases:
-        case.update(by_case.get(case["id"], case_measures()))
     totals = case_measures()
     for figures_of_case in by_case.values():
         for name, value in figures_of_case.items():
             totals[name] += value
+    offline = counters.offline_by_case()
+    for case in cases:
+        case.update(by_case.get(case["id"], case_measures()))
+        add_offline(case, offline.get(case["id"], {}))
+        add_offline(totals, offline.get(case["id"], {}))
     countries = country_rows(by_country)
     return {
         "computed_at": utcnow(),

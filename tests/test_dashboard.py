@@ -51,12 +51,12 @@ def test_figures_match_the_letters_per_case_country_partner_and_kind(app, admin,
         "appeal": "6 4 counted",
         "solidarity": "3 2 counted",
     }
-    #                           stored confirmed counted appeals solidarity progress
+    #              stored confirmed counted appeals solidarity offline total progress
     assert shown.row("data-case", "gustavo-gatica") == [
-        "Gustavo Gatica", "6", "5", "5", "4", "1", "50% 50% of 10",
+        "Gustavo Gatica", "6", "5", "5", "4", "1", "0", "5", "50% 50% of 10",
     ]  # fmt: skip
-    assert shown.row("data-case", "germain-rukuki")[1:6] == ["3", "2", "1", "0", "1"]
-    assert shown.row("data-case", "metu-pride-defenders")[1:6] == ["0"] * 5
+    assert shown.row("data-case", "germain-rukuki")[1:8] == ["3", "2", "1", "0", "1", "0", "1"]
+    assert shown.row("data-case", "metu-pride-defenders")[1:8] == ["0"] * 7
     assert shown.row("data-case", "secret-draft")[0] == "Draft Person draft"
 
     assert shown.rows_with("data-country") == [  # most counted letters first

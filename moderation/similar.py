@@ -75,8 +75,8 @@ def case_texts(case_id):
     """{key: text} of the case's suggested texts and appeal templates (TextGroup rows
     that moderation/suggested.py keeps), kept in the app's cache for PAGE_CACHE_SECONDS
     as the abuse word lists are: every letter needs them (plain strings, quick to read
-    back; their words are kept apart, text_words). A case saved forgets the app's
-    cache (cases.manage.forget_cached_pages); forget_case_texts drops them at once."""
+    back; their words are kept apart, text_words). A case saved, its texts synced in the
+    same transaction, forgets the app's cache (cases.manage.forget_cached_pages)."""
 
     def load():
         rows = db.session.execute(
@@ -87,10 +87,6 @@ def case_texts(case_id):
         return {key: text for key, text in rows if text}
 
     return caching.cached(("suggested-texts", case_id), load)
-
-
-def forget_case_texts(case_id):
-    caching.forget(("suggested-texts", case_id))
 
 
 _TOKENS = re.compile(r"\S+\s*|\s+")

@@ -2,6 +2,7 @@
 the group page shows what a near-copy changed (moderation/similar.py)."""
 
 import pytest
+import sqlalchemy as sa
 from helpers import stored
 
 from extensions import db
@@ -146,3 +147,19 @@ def test_diff_marks_an_emoji_added(app):
     with app.test_request_context():
         html = str(diff_html("We are with you.", "We are 🖕 with you."))
     assert "added: </span>🖕</ins>" in html
+
+
+def test_a_suggestion_staff_add_groups_its_near_copies_at_once(make_app):
+    """The case's texts are cached (PAGE_CACHE_SECONDS); saving the case forgets them."""
+    from cases.manage import update_case
+    from models import Case
+
+    app = make_app(PAGE_CACHE_SECONDS=60)
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+        case = db.session.scalar(sa.select(Case).where(Case.slug == "gustavo-gatica"))
+        text = "Gustavo, the whole of Santiago is proud of you. Keep your head high!"
+        near = text + " Besos, Carmen"
+        assert group_key_for(case.id, "solidarity", near, fingerprint(near)) == fingerprint(near)
+        update_case(case, {"solidarity_suggestions": {"es": [text]}})
+        assert group_key_for(case.id, "solidarity", near, fingerprint(near)) == fingerprint(text)

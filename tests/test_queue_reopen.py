@@ -258,3 +258,22 @@ def test_the_reason_chooser_numbers_its_reasons_for_the_keyboard(app, moderator,
     assert '<kbd aria-hidden="true" data-reason-key>1</kbd>' in item
     assert "Keys: 1–9 choose a reason, Enter confirms, Escape cancels." in item
     assert f'aria-describedby="letter-{letter}-reason-keys"' in item
+
+
+def test_a_copy_rejected_on_arrival_is_reopened_from_decided_automatically(app, moderator, gustavo):
+    with app.app_context():
+        automatic = SolidarityFactory(
+            case_id=gustavo, moderation="rejected", reject_reason="Spam or advertising"
+        ).id
+        letter = db.session.get(Letter, automatic)
+        letter.moderated_at = letter.created_at  # decided on arrival: nobody's decision
+        db.session.commit()
+    listed = QUEUE + "?state=rejected&auto=1"
+    html = page(moderator, listed)
+    assert shown_ids(html) == [automatic]
+    assert 'action="/admin/queue/reopen"' in item_html(html, automatic)
+    response = post(moderator, REOPEN, [automatic], htmx=True, next=listed)
+    assert "Re-opened 1 message" in response.get_data(as_text=True)
+    assert letter_row(app, automatic).moderation == "pending"
+    (event,) = events(app, "letter.reopen")
+    assert event.details["previous"]["moderated_by_id"] is None

@@ -3,9 +3,10 @@ changed joins that text's group in the queue, so a moderator reads only what cha
 
 Texts are compared word by word (rapidfuzz's LCSseq over the folded words: case, accents,
 Arabic harakat and punctuation aside). A letter nearly copies a suggested text when it
-keeps most of its words in order (KEPT_SHARE) and adds few of its own: a signature's worth
-(ADDED_WORDS) or a changed line's (ADDED_SHARE of the text). A suggested text inside a
-long message of one's own, or a different message that shares some words, stays apart.
+keeps at least half its words in order (KEPT_SHARE) and adds fewer of its own than it
+kept, and few: a signature's or a line's worth (ADDED_WORDS), or half the text's length
+for a long one (ADDED_SHARE). A suggested text inside a long message of one's own, or a
+different message that shares some words, stays apart.
 Joining a group changes only where a letter is shown: it keeps its own flags, and the
 group page shows its differences (diff_html).
 """
@@ -23,8 +24,8 @@ from models import TextGroup
 from moderation.flags import fold
 from web import caching
 
-KEPT_SHARE = 0.6  # of the suggested text's words, in order
-ADDED_WORDS = 6  # a name and a place: "— Ana, from Lima, Peru"
+KEPT_SHARE = 0.5  # of the suggested text's words, in order
+ADDED_WORDS = 10  # a name and a place, or a line: "— Ana, from Lima, Peru"
 ADDED_SHARE = 0.5  # of the suggested text's words: a line added or changed
 
 _WORDS = re.compile(r"\w+")
@@ -62,7 +63,10 @@ def near_copy(suggested, letter):
     if len(letter) < KEPT_SHARE * size or len(letter) > size + allowed:
         return False
     kept = LCSseq.similarity(suggested, letter)
-    return kept >= KEPT_SHARE * size and len(letter) - kept <= allowed
+    added = len(letter) - kept
+    # More of the suggested text than of one's own: a short text's few words ("we",
+    # "you") in a message of one's own do not make it a copy.
+    return kept >= KEPT_SHARE * size and added <= min(allowed, kept)
 
 
 @lru_cache(maxsize=4096)

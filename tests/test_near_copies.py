@@ -88,6 +88,9 @@ def test_a_near_copy_joins_its_suggested_text(app, gustavo, suggested, name, bod
         "Stay strong, Gustavo!",  # a few words of a long suggestion are a message of its own
         "We are thinking of you every day, Gustavo, and we will not stop writing.",
         "We love you.",
+        "We love you so much, from all of us in Lima",
+        "You are always with us in our hearts, Gustavo, wherever you are.",
+        "People all over the world are reading your story: demand justice!",
         "يا غوستافو، نحن نكتب لك من تونس ونفكر فيك كل يوم.",
         # the suggested text inside a long message of one's own
         "Stay strong, Gustavo! People all over the world are standing with you and demanding "

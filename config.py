@@ -169,8 +169,8 @@ class Config:
     DELIVERY_BOOKLET_BATCH = env_int("DELIVERY_BOOKLET_BATCH", 3000)  # ~8 s a volume
     # The most letters a delivery batch takes unless staff say otherwise (0: all waiting).
     DELIVERY_BATCH_MAX = env_int("DELIVERY_BATCH_MAX", 0)
-    # The most appeals an emailed batch may hold: its PDF (about 1.5 kB an appeal) must stay
-    # well under what mail servers take (often 10 to 25 MB, base64 adding a third).
+    # The most appeals an emailed batch may hold: its PDF (1,000 appeals: about 0.8 MB, a third
+    # more once encoded) must stay well under what mail servers take (often 10 to 25 MB).
     DELIVERY_EMAIL_MAX_LETTERS = env_int("DELIVERY_EMAIL_MAX_LETTERS", 1000)
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
     PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)  # case photos (admins only)

@@ -62,6 +62,9 @@ NOT_HTML = {
     # An update's email as mail programs get it (layout tables and their attributes), shown
     # to staff in a sandboxed frame: the staff page around it is checked.
     "admin.news_preview_html",
+    # An appeals batch's email to the official, framed the same way, and its PDF.
+    "admin.delivery_email_html",
+    "admin.delivery_email_pdf",
 }
 
 
@@ -154,6 +157,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     staff_account_pages(app, admin, pages)
     your_letters_pages(app, admin, pages)
     unsubscribe_pages(app, pages)
+    delivery_email_pages(app, admin, pages)
     database_down_pages(app, make_app, pages)
 
     html_endpoints = {
@@ -546,3 +550,24 @@ def your_letters_pages(app, admin, pages):
     pages.add("supporters-erase", question)
     done = post(admin, "/admin/supporters/erase", email="theirs@example.org", confirm="yes")
     pages.add("supporters-erased", done)
+
+
+def delivery_email_pages(app, admin, pages):
+    """An appeals batch emailed to the official: the preview (after a test was sent, its
+    message shown), the last step, and the preview once the email is on its way."""
+    from delivery import batches
+    from models import StaffUser
+
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.slug == CASE))
+        case.target_address, case.target_email = "Catedral 1437, Santiago", "fiscal@example.org"
+        LetterFactory(case_id=case.id, moderation="approved")
+        db.session.commit()
+        staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin"))
+        batch = batches.make_batch(case, "appeal", staff)
+        email = f"/admin/delivery/{case.id}/batches/{batch.id}/email"
+    tested = post(admin, f"{email}/test")
+    pages.add("delivery-email-tested", admin.get(tested.headers["Location"]))
+    pages.add("delivery-email-confirm", admin.get(f"{email}/send"))
+    post(admin, f"{email}/send")
+    pages.add("delivery-email-queued", admin.get(email))

@@ -8,10 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.admin import admin_only, bp
-from blueprints.admin.delivery import audited, download
+from blueprints.admin.delivery import audited, download, the_batch
 from delivery import emailing
-from extensions import db
-from models import DeliveryBatch
 
 BASE = "/delivery/<int:case_id>/batches/<int:batch_id>/email"
 # The email's HTML, framed by the preview page only: its styles are the email's own inline
@@ -19,13 +17,6 @@ BASE = "/delivery/<int:case_id>/batches/<int:batch_id>/email"
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
 )
-
-
-def the_batch(case_id, batch_id):
-    batch = db.session.get(DeliveryBatch, batch_id)
-    if batch is None or batch.case_id != case_id:
-        abort(404)
-    return batch
 
 
 def back_to(batch):
@@ -77,17 +68,22 @@ def attachment(case_id, batch_id):
     return download(data, "application/pdf", emailing.attachment_name(batch))
 
 
-@bp.post(BASE + "/test", endpoint="delivery_email_test")
-@admin_only
-def test(case_id, batch_id):
-    batch = the_batch(case_id, batch_id)
+def queued(batch, queue, said):
+    """Queue a test or the send; a refusal is said on the page instead."""
     try:
-        emailing.queue_test(batch, current_user)
+        queue(batch, current_user)
     except emailing.EmailError as error:
         flash(str(error), "problem")
     else:
-        flash(_("A test is on its way to %(address)s.", address=current_user.email))
+        flash(said())
     return back_to(batch)
+
+
+@bp.post(BASE + "/test", endpoint="delivery_email_test")
+@admin_only
+def test(case_id, batch_id):
+    said = _("A test is on its way to %(address)s.", address=current_user.email)
+    return queued(the_batch(case_id, batch_id), emailing.queue_test, lambda: said)
 
 
 @bp.get(BASE + "/send", endpoint="delivery_email_confirm")
@@ -107,16 +103,12 @@ def confirm(case_id, batch_id):
 def send(case_id, batch_id):
     """Queue the email and record it on the batch, once (under the batch's row lock)."""
     batch = the_batch(case_id, batch_id)
-    try:
-        emailing.queue_send(batch, current_user)
-    except emailing.EmailError as error:
-        flash(str(error), "problem")
-    else:
-        flash(
-            _(
-                "Sending to %(address)s: the batch is recorded as sent when the mail worker "
-                "has sent the email.",
-                address=batch.emailed_to,
-            )
-        )
-    return back_to(batch)
+    return queued(
+        batch,
+        emailing.queue_send,
+        lambda: _(
+            "Sending to %(address)s: the batch is recorded as sent when the mail worker has "
+            "sent the email.",
+            address=batch.emailed_to,
+        ),
+    )

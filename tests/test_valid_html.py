@@ -417,6 +417,16 @@ def moderator_pages(app, pages):
     pages.add("queue-decision-htmx", answer, fragment=toast_and_letters)
     decided = post(moderator, "/admin/queue/decisions", **{**decide, "decision": "reject"})
     pages.add("queue-toast", moderator.get(decided.headers["Location"]))
+    # A rejected message offers Re-open and Change reason; re-opened, it opens in place.
+    rejected = "/admin/queue?state=rejected"
+    with app.app_context():
+        db.session.execute(
+            sa.update(Letter).where(Letter.id == int(letter)).values(moderation="rejected")
+        )
+        db.session.commit()
+    pages.add("queue-rejected-actions", moderator.get(rejected))
+    reopened = post(moderator, "/admin/queue/reopen", htmx=True, letter=letter, next=rejected)
+    pages.add("queue-reopen-htmx", reopened, fragment=toast_and_letters)
     with app.app_context():
         db.session.execute(sa.update(Letter).values(moderation="approved"))
         db.session.commit()
@@ -475,9 +485,13 @@ def news_email_pages(admin, update_path, pages):
 
 def toast_and_letters(answer):
     """A decision's answer where htmx puts it: the toast in #queue-toast, and each changed
-    letter (an <li>, swapped in by its id) in the queue's list."""
+    letter (an <li>, swapped in by its id) in the queue's list, beside the page's bulk form
+    (an open letter's Select box belongs to it)."""
     toast, li, letters_html = answer.partition("<li ")
-    return f'<div id="queue-toast">{toast}</div><ol>{li}{letters_html}</ol>'
+    return (
+        '<form id="bulk-form"></form>'
+        f'<div id="queue-toast">{toast}</div><ol>{li}{letters_html}</ol>'
+    )
 
 
 def staff_account_pages(app, admin, pages):

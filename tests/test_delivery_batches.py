@@ -302,7 +302,7 @@ def test_the_pages_make_send_and_cancel_batches_with_audit(app, admin, case_id):
     db.session.get(Letter, ids[0]).moderation = "rejected"
     db.session.commit()
     shown = admin.get(path).get_data(as_text=True)
-    assert "1 letter: 1 rejected since the batch was made is left out of its files." in shown
+    assert "1 (1 rejected since the batch was made is left out of its files)" in shown
     future = (utcnow().date() + timedelta(days=3)).isoformat()
     late = admin.post(
         f"{path}/sent", data={"csrf_token": token, "sent_on": future, "method": "post"}

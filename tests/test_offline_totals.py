@@ -187,8 +187,8 @@ def test_offline_figures_are_written_the_pages_way(app, client, cases):
         prefix = "" if language == "en" else f"/{language}"
         shown = counter(client.get(f"{prefix}/cases/{CASE}/count").get_data(as_text=True))
         assert f"<strong data-count>{total}</strong>" in shown, language
-        assert f'<span data-count="online">{online} ' in shown, language
-        assert f'<span data-count="offline">{offline} ' in shown, language
+        assert f'<span data-figure="online">{online} ' in shown, language
+        assert f'<span data-figure="offline">{offline} ' in shown, language
 
 
 def test_delivered_letters_show_once_a_batch_is_sent(app, client, cases):

@@ -27,6 +27,7 @@ from cases import manage as case_changes
 from cases import photos
 from cases.languages import completeness
 from extensions import db
+from letters import totals
 from models import KINDS, Case
 from web.htmx import fragment_or_page, is_htmx
 
@@ -188,9 +189,9 @@ def case_preview(case_id):
         "admin/case_preview.html",
         case=case,
         forms={kind: blank_form(case, kind, language) for kind in KINDS},
-        count=letters.case_count(case.id),
         language=language,
         status_labels=STATUS_LABELS,
+        **totals.counter(case.id),  # as the public page counts: online and offline
     )
     response = make_response(page)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"

@@ -36,6 +36,7 @@ import letters
 from extensions import db
 from mail import unsubscribe
 from models import Case, DataLink, Letter, Partner, StaffLink
+from moderation.flags import fingerprint
 from staff import links
 from supporters import links as data_links
 
@@ -154,6 +155,7 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     moderator_pages(app, pages)
     closed_case_pages(app, admin, pages)
     case_news_pages(app, admin, pages)
+    queue_group_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
     your_letters_pages(app, admin, pages)
     unsubscribe_pages(app, pages)
@@ -336,6 +338,22 @@ def embed_pages(app, pages):
 def staff_pages(app, admin, pages):
     """Every staff page as an admin sees it, and its forms sent back with mistakes."""
     with app.app_context():
+def queue_group_pages(app, admin, pages):
+    """The queue's Groups view, a group's page with a near-copy marked, htmx's answer to
+    its decision and the page once nothing in it waits."""
+    body = "Stay strong, we are with you."
+    key = fingerprint(body)
+    with app.app_context():
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == CASE))
+        for text in (body, body, body + " Ana from Leeds"):
+            LetterFactory(case_id=case_id, kind="solidarity", body=text, group_key=key)
+    pages.add("queue-groups", admin.get("/admin/queue/groups"))
+    pages.add("queue-group", admin.get(f"/admin/queue/groups/{key}"))
+    decided = post(admin, f"/admin/queue/groups/{key}/decision", htmx=True, decision="approve")
+    pages.add("queue-group-decided-htmx", decided, fragment=True)
+    pages.add("queue-group-decided", admin.get(f"/admin/queue/groups/{key}"))
+
+
         ids = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
     case_id = ids[CASE]
     signed_out = app.test_client()

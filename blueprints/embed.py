@@ -303,12 +303,23 @@ def submit_problem(error):
     return render_embed_form(partner, case, form, error.code, problem)
 
 
-@bp.get("/partners/stats/<token>")
-def stats(token):
-    """A partner's own figures, behind its private link: per case and per day."""
+def stats_partner(token):
+    """The partner whose private stats link this is; a 404 for a wrong, old or removed one."""
     partner = partners.partner_for_stats_link(token)
     if partner is None:
         abort(404)
+    return partner
+
+
+@bp.get("/partners/stats/<token>")
+def stats(token):
+    """A partner's own figures, behind its private link: per case and per day."""
+    return stats_page(stats_partner(token))
+
+
+def stats_page(partner, status=200, **report_forms):
+    """The stats page; its offline reports section (blueprints/partner_reports.py) takes
+    `report_forms` when a report form comes back with its errors."""
     # The figures are sums over the partner's letters, which grow through the campaign:
     # kept for a few seconds, like the site's pages, so a partner reloading the page
     # does not make the database add them up again each time.
@@ -326,13 +337,19 @@ def stats(token):
         per_case=figures[0],
         per_day=figures[1],
         offline_per_case=figures[2],
+        **partner_reports.section(partner, **report_forms),
     )
-    return make_response(page)
+    return make_response(page, status)
 
 
 @bp.after_request
 def private_link(response):
-    """The stats link's secret never leaves in a Referer, whatever the answer."""
-    if request.endpoint == "embed.stats":
+    """The stats link's secret never leaves in a Referer, whatever the answer (the stats
+    page and its offline reports' pages and posts: embed.stats*)."""
+    if (request.endpoint or "").startswith("embed.stats"):
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# The offline reports on the stats page register their routes on bp.
+from blueprints import partner_reports  # noqa: E402

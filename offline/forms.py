@@ -254,6 +254,10 @@ class ReviewForm(Form):
         ],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.note.max_length = NOTE_MAX  # the textarea's maxlength
+
     def validate_decision(self, field):
         if field.data not in DECISIONS:
             raise ValidationError(_l("Please choose a decision."))

@@ -11,6 +11,7 @@ Debian's default-jre-headless, which .ci/run installs when `java` is missing.
 import json
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pyotp
@@ -35,7 +36,7 @@ from helpers import (
 import letters
 from extensions import db
 from mail import unsubscribe
-from models import Case, DataLink, Letter, Partner, StaffLink
+from models import Case, DataLink, Letter, OfflineReport, Partner, StaffLink
 from moderation.flags import fingerprint
 from staff import links
 from supporters import links as data_links
@@ -57,9 +58,10 @@ NOT_HTML = {
     "public.photo",
     "api.stats",
     "admin.delivery_csv",
-    "admin.delivery_pdf",
-    "admin.delivery_booklet",
+    "admin.delivery_batch_csv",
+    "admin.delivery_batch_pdf",
     "admin.partners_figures",
+    "admin.offline_photo",
     # An update's email as mail programs get it (layout tables and their attributes), shown
     # to staff in a sandboxed frame: the staff page around it is checked.
     "admin.news_preview_html",
@@ -153,14 +155,15 @@ def test_every_page_and_state_is_valid_html(make_app, tmp_path):
     staff_pages(app, admin, pages)
     two_factor_pages(app, admin, pages)
     moderator_pages(app, pages)
+    queue_group_pages(app, admin, pages)
     closed_case_pages(app, admin, pages)
     case_news_pages(app, admin, pages)
-    queue_group_pages(app, admin, pages)
     staff_account_pages(app, admin, pages)
     your_letters_pages(app, admin, pages)
     unsubscribe_pages(app, pages)
     delivery_email_pages(app, admin, pages)
     database_down_pages(app, make_app, pages)
+    offline_report_pages(app, admin, pages)
 
     html_endpoints = {
         rule.endpoint
@@ -335,9 +338,6 @@ def embed_pages(app, pages):
     pages.add("partner-stats", client.get(f"/partners/stats/{stats}"))
 
 
-def staff_pages(app, admin, pages):
-    """Every staff page as an admin sees it, and its forms sent back with mistakes."""
-    with app.app_context():
 def queue_group_pages(app, admin, pages):
     """The queue's Groups view, a group's page with a near-copy marked, htmx's answer to
     its decision and the page once nothing in it waits."""
@@ -354,6 +354,9 @@ def queue_group_pages(app, admin, pages):
     pages.add("queue-group-decided", admin.get(f"/admin/queue/groups/{key}"))
 
 
+def staff_pages(app, admin, pages):
+    """Every staff page as an admin sees it, and its forms sent back with mistakes."""
+    with app.app_context():
         ids = dict(db.session.execute(sa.select(Case.slug, Case.id)).all())
     case_id = ids[CASE]
     signed_out = app.test_client()
@@ -598,8 +601,60 @@ def delivery_email_pages(app, admin, pages):
         staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin"))
         batch = batches.make_batch(case, "appeal", staff)
         email = f"/admin/delivery/{case.id}/batches/{batch.id}/email"
+        made = f"/admin/delivery/{case.id}/batches/{batch.id}"
+        case_id = case.id
+    # The batch itself (delivery/batches.py): its page, a send refused, the case's batches.
+    pages.add("delivery-batch", admin.get(made))
+    refused = post(admin, f"{made}/sent", sent_on="x", method="post")
+    pages.add("delivery-batch-refused", refused, 400)
+    pages.add("delivery-case-batches", admin.get(f"/admin/delivery/{case_id}"))
     tested = post(admin, f"{email}/test")
     pages.add("delivery-email-tested", admin.get(tested.headers["Location"]))
     pages.add("delivery-email-confirm", admin.get(f"{email}/send"))
     post(admin, f"{email}/send")
     pages.add("delivery-email-queued", admin.get(email))
+
+
+def offline_report_pages(app, admin, pages):
+    """Offline reports: the partner's form with its errors and a report sent back for a
+    correction, on its stats page and its own page; the admin's list, review and forms."""
+    client = app.test_client()
+    with app.test_request_context():
+        stats = "/partners/stats/" + db.session.scalar(sa.select(Partner.stats_token))
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == CASE))
+    fields = {
+        "case_id": str(case_id),
+        "appeals": "12",
+        "solidarity": "0",
+        "event": "Stall",
+        "town": "Leeds",
+        "country": "GB",
+        "held_on": date.today().isoformat(),
+    }
+    for event in ("Stall", "stall "):  # two copies: flagged as duplicates
+        token = hidden_value(client.get(stats).get_data(as_text=True), "form_token")
+        sent = client.post(
+            f"{stats}/reports",
+            data={**fields, "event": event, "form_token": token},
+            headers=SAME_ORIGIN,
+        )
+        assert sent.status_code == 303
+    token = hidden_value(client.get(stats).get_data(as_text=True), "form_token")
+    wrong = {**fields, "appeals": "0", "country": "", "form_token": token}
+    pages.add(
+        "partner-report-errors",
+        client.post(f"{stats}/reports", data=wrong, headers=SAME_ORIGIN),
+        422,
+    )
+    with app.app_context():
+        report = db.session.scalar(sa.select(sa.func.min(OfflineReport.id)))
+    post(admin, f"/admin/offline/{report}/review", decision="correction", note="Which day?")
+    pages.add("partner-stats-reports", client.get(f"{stats}?reported=1"))
+    pages.add("partner-report-correct", client.get(f"{stats}/reports/{report}"))
+    pages.add("offline", admin.get("/admin/offline?state=all"))
+    pages.add("offline-report", admin.get(f"/admin/offline/{report + 1}"))
+    refused = post(admin, f"/admin/offline/{report + 1}/review", decision="reject", note="")
+    pages.add("offline-report-errors", refused, 422)
+    pages.add("offline-new", admin.get("/admin/offline/new"))
+    pages.add("offline-new-errors", post(admin, "/admin/offline/new", event=""), 422)
+    pages.add("offline-edit", admin.get(f"/admin/offline/{report}/edit"))

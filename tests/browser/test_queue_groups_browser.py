@@ -48,12 +48,14 @@ def test_a_group_is_approved_in_place_and_undone(live, page, cases):
     expect(page.locator("#announcer")).to_have_text("Approved 4 messages of this group.")
     expect(decision).to_contain_text("1 message waiting")
     expect(decision).to_contain_text("Copies arriving now are approved on arrival.")
+    expect(toast.get_by_role("button", name="Undo")).to_be_focused()  # not lost with the form
     assert moderations(live.app, exact + near) == ["approved"] * 4 + ["pending"]
 
     toast.get_by_role("button", name="Undo").click()
     expect(toast).to_contain_text("Undone: 4 messages are back in the queue.")
     expect(page.locator("#announcer")).to_have_text("Undone: 4 messages are back in the queue.")
     expect(decision).to_contain_text("5 messages waiting")
+    expect(page.locator("#group-decision-title")).to_be_focused()
     assert moderations(live.app, exact + near) == ["pending"] * 5
     assert not_reloaded(page)
 

@@ -86,7 +86,9 @@ class EventDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as error:
-            raise ValueError(_l("Please give the date, like 2026-12-10.")) from error
+            raise ValueError(
+                _l("Please give the date as year-month-day, like 2026-12-10.")
+            ) from error
 
 
 def count_field(label):
@@ -140,7 +142,7 @@ class ReportForm(Form):
     )
     held_on = EventDateField(
         _l("Date"),
-        validators=[InputRequired(_l("Please give the date, like 2026-12-10."))],
+        validators=[InputRequired(_l("Please give the date of the event."))],
     )
     photo = FileField(_l("Photo of the letters (optional)"))
 

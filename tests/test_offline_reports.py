@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from case_admin import photo_file
 from embed_pages import CASE, UNION
 from factories import PartnerFactory
-from helpers import SAME_ORIGIN, csrf_from, hidden_value
+from helpers import SAME_ORIGIN, csrf_from, hidden_value, staff_client
 from PIL import Image
 from werkzeug.test import encode_multipart
 
@@ -241,7 +241,8 @@ def test_duplicates_are_flagged_on_both_copies(app, client, admin, cases, partne
         ({"case_id": "999999"}, "Please choose the case"),
         ({"held_on": "2999-01-01"}, "That date is in the future."),
         ({"held_on": "2001-01-01"}, "Please report events of this campaign or the last one"),
-        ({"held_on": "not a date"}, "Please give the date"),
+        ({"held_on": "not a date"}, "Please give the date as year-month-day"),
+        ({"held_on": ""}, "Please give the date of the event."),
     ],
 )
 def test_bad_input_says_what_is_wrong_and_stores_nothing(
@@ -414,3 +415,24 @@ def test_partner_reports_are_rate_limited(make_app, cases):
     ]
     assert codes == [303, 303, 429]
     assert len(stored_reports(app)) == 2
+
+
+def test_an_approval_shows_at_once_in_the_cached_totals(make_app, cases):
+    app = make_app(PAGE_CACHE_SECONDS=60)
+    with app.app_context():
+        partners.add_partner("riverside", "Riverside School", ["https://riverside.example"])
+    client = app.test_client()
+    assert client.get("/api/stats").get_json()["offline"] == 0  # now kept for a minute
+    partner_report(client, stats_link(app), report_fields(cases))
+    [report] = stored_reports(app)
+    admin = staff_client(app, "admin", "admin@example.org")
+    review(admin, report.id, "approve")
+    assert client.get("/api/stats").get_json()["offline"] == 165
+    page = client.get(stats_link(app))
+    withdrawn = client.post(
+        f"{stats_link(app)}/reports/{report.id}/withdraw",
+        data={"form_token": hidden_value(page.get_data(as_text=True), "form_token")},
+        headers=SAME_ORIGIN,
+    )
+    assert withdrawn.status_code == 303
+    assert client.get("/api/stats").get_json()["offline"] == 0

@@ -185,16 +185,13 @@ def record_sent(batch, staff, sent_on, method, note="", emailed_to=""):
     """mark_sent's change, in the caller's write transaction, the prepared batch locked:
     also the mail worker's, which makes a batch emailed to the official sent in the
     transaction that records its email sent (delivery/emailing.py; `staff` is who asked)."""
-    # Every letter of the batch is written (and so locked), not only those leaving: a
-    # moderator's decision in flight finishes first, or waits and then sees the batch sent.
+    # Every letter of the batch is locked, not only those leaving: a moderator's decision
+    # in flight finishes first, or waits and then sees the batch sent (decisions.py). A
+    # lock writes no new row versions, as an update would (on PostgreSQL, with every index
+    # of letters); SQLite's write transaction holds all rows anyway.
     mine = Letter.delivery_batch_id == batch.id
-    db.session.execute(
-        sa.update(Letter)
-        .where(mine)
-        .values(delivery_batch_id=sa.case((deliverable(batch.kind), batch.id), else_=None))
-        .execution_options(synchronize_session=False)
-    )
-    sent = db.session.scalar(sa.select(sa.func.count()).where(mine))
+    locked = len(db.session.scalars(sa.select(Letter.id).where(mine).with_for_update()).all())
+    sent = locked - release(sa.and_(mine, sa.not_(deliverable(batch.kind))))
     frozen = batch.letters
     batch.letters = sent
     batch.state = "sent"

@@ -143,7 +143,8 @@ def batch_page(batch, status=200, problem="", form=None):
             "admin/delivery_batch.html",
             batch=batch,
             case=batch.case,
-            going=batches.batch_count(batch),
+            # Counted while it can still change; a sent batch's count is final.
+            going=batches.batch_count(batch) if batch.state == "prepared" else batch.letters,
             parts=batches.parts(batch, size),
             size=size,
             refusal=batches.refusal(batch.case, batch.kind),
@@ -177,8 +178,9 @@ def sent(case_id, batch_id):
     method = request.form.get("method", "")
     try:
         sent_on = date.fromisoformat(request.form.get("sent_on", ""))
-    except ValueError:
-        return batch_page(batch, 400, _("Enter the date the batch was sent."), request.form)
+    except ValueError:  # shown again with today's date: a date field holds a date or nothing
+        form = {name: value for name, value in request.form.items() if name != "sent_on"}
+        return batch_page(batch, 400, _("Enter the date the batch was sent."), form)
     try:
         batches.mark_sent(batch, current_user, sent_on, method, request.form.get("note", ""))
     except batches.BatchError as problem:

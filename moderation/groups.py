@@ -9,6 +9,7 @@ a suggested text can have 70,000 copies waiting at the peak.
 """
 
 import dataclasses
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from web import caching
 ACTIONS = {"approve": "group.approve", "reject": "group.reject"}
 GROUPS_PAGE = 50  # groups listed on one page of the Groups view, largest first
 WAITING_KEY = ("queue-waiting",)
+GENERATION_KEY = ("queue-groups-generation",)
+GENERATION_SECONDS = 3600  # long: a new generation only when a decision forgets it
 
 
 def arrival_decision(fingerprint):
@@ -102,7 +105,21 @@ def figures():
 
 def pending_groups(case_id=None, kind="", language="", page=0):
     """Groups of two or more decidable letters, largest first (then oldest): a page of
-    them, and whether there are more. The filters narrow the letters counted."""
+    them, and whether there are more. The filters narrow the letters counted.
+
+    Counting them reads every pending letter (a second with 100,000 waiting), so a page
+    is kept in the app's cache for PAGE_CACHE_SECONDS; a group decision made here starts
+    a new generation of these pages (in every process when the cache is Redis), so the
+    moderator who decided never sees the group listed again.
+    """
+    generation = caching.cached(GENERATION_KEY, time.time_ns, seconds=GENERATION_SECONDS)
+    return caching.cached(
+        ("queue-groups", generation, case_id, kind, language, page),
+        lambda: count_groups(case_id, kind, language, page),
+    )
+
+
+def count_groups(case_id, kind, language, page):
     where = [*pending(), Letter.group_key != ""]
     if case_id is not None:
         where.append(Letter.case_id == case_id)
@@ -290,7 +307,7 @@ def decide_group(moderator, key, decision, reason_id=None, near_ids=()):
     db.session.flush()
     outcome = GroupOutcome(key, decided, total - decided, event.id, reason)
     db.session.commit()
-    caching.forget(WAITING_KEY)
+    forget_figures()
     return outcome
 
 
@@ -377,5 +394,11 @@ def undo_group(moderator, event_id):
     )
     undo_event.target_type, undo_event.target_id = event.target_type, event.target_id
     db.session.commit()
-    caching.forget(WAITING_KEY)
+    forget_figures()
     return restored, key
+
+
+def forget_figures():
+    """After a group decision or its undo: the queue's counts and Groups pages afresh."""
+    caching.forget(WAITING_KEY)
+    caching.forget(GENERATION_KEY)

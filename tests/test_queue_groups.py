@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 from factories import SolidarityFactory
-from helpers import Supporter, csrf_from
+from helpers import Supporter, csrf_from, staff_client
 from queue_pages import HTMX, QUEUE, events, letter_row, page, reason_id, shown_ids, staff_id
 
 from extensions import db
@@ -121,6 +121,26 @@ def test_the_queue_header_counts_messages_and_groups_waiting(app, moderator, gus
     for path in (QUEUE, GROUPS):
         html = page(moderator, path)
         assert "4 messages waiting" in html and "2 groups of one text" in html
+
+
+def test_the_groups_figures_are_kept_a_few_seconds_and_a_decision_renews_them(
+    make_app, app, gustavo
+):
+    cached = make_app(PAGE_CACHE_SECONDS=10)  # the same database, with the app's cache on
+    moderator = staff_client(cached, "moderator", "mod3@example.org")
+    with app.app_context():
+        first = copies(3, "Same words.", gustavo)
+    html = page(moderator, GROUPS)
+    assert "3 messages waiting" in html and len(listed_keys(html)) == 1
+    with app.app_context():
+        later = copies(2, "Other words.", gustavo)
+    html = page(moderator, GROUPS)
+    assert "3 messages waiting" in html and len(listed_keys(html)) == 1  # kept
+    key = letter_row(app, first[0]).group_key
+    decide_group(moderator, key, "approve")
+    html = page(moderator, GROUPS)
+    assert "2 messages waiting" in html
+    assert listed_keys(html) == [letter_row(app, later[0]).group_key]
 
 
 def test_a_group_text_is_escaped(app, moderator, gustavo):

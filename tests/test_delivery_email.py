@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from delivery import batches, emailing
 from extensions import begin_write, db
 from mail import outbox, suppression
-from models import AuditEvent, Case, DeliveryBatch, Outbox, StaffUser, utcnow
+from models import AuditEvent, Case, DeliveryBatch, Letter, Outbox, StaffUser, utcnow
 
 CASE = "gustavo-gatica"
 OFFICIAL = "fiscal@example.gob.cl"
@@ -257,6 +257,27 @@ def test_the_official_gets_it_in_their_language(mail_app, smtp, admin, cases):
     with mail_app.app_context():
         spanish_name = db.session.get(Case, case_id).in_language("es").name
     assert spanish_name in message["Subject"]
+
+
+def test_a_letter_rejected_since_the_batch_was_made_is_left_out(mail_app, smtp, admin, cases):
+    case_id = cases[CASE]
+    batch_id = ready(mail_app, case_id)
+    with mail_app.app_context():
+        rejected = db.session.scalar(
+            sa.select(Letter).where(Letter.delivery_batch_id == batch_id, Letter.body == BODIES[2])
+        )
+        rejected.moderation = "rejected"
+        db.session.commit()
+    assert "2 appeals for Gustavo Gatica" in page_text(admin.get(page(case_id, batch_id)))
+    assert "Send 2 appeals to" in page_text(admin.get(page(case_id, batch_id, "/send")))
+    send(admin, case_id, batch_id)
+    run_worker(mail_app)
+    (message,) = smtp.messages
+    assert message["Subject"] == "2 appeals for Gustavo Gatica"
+    pages, text = pdf_text(attachment_of(message)[2])
+    assert pages == 2 and BODIES[2] not in text
+    batch = the_batch(mail_app, batch_id)
+    assert batch.state == "sent" and batch.letters == 2  # the letters that went
 
 
 def test_two_sends_at_once_send_one_email(mail_app, cases):

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from blueprints.admin import admin_only, bp
 from blueprints.admin.delivery import audited, download, the_batch
-from delivery import emailing
+from delivery import batches, emailing
 
 BASE = "/delivery/<int:case_id>/batches/<int:batch_id>/email"
 # The email's HTML, framed by the preview page only: its styles are the email's own inline
@@ -40,6 +40,7 @@ def preview(case_id, batch_id):
         text=text,
         attachment=emailing.attachment_name(batch),
         size=size,
+        going=batches.batch_count(batch),
         test_refused=emailing.refusal(batch, sending=False),
         send_refused=emailing.refusal(batch),
         email=emailing.latest_email(batch),
@@ -95,7 +96,12 @@ def confirm(case_id, batch_id):
     if refused:
         flash(str(refused), "problem")
         return back_to(batch)
-    return render_template("admin/delivery_email_confirm.html", batch=batch, case=batch.case)
+    return render_template(
+        "admin/delivery_email_confirm.html",
+        batch=batch,
+        case=batch.case,
+        going=batches.batch_count(batch),
+    )
 
 
 @bp.post(BASE + "/send", endpoint="delivery_email_send")

@@ -123,13 +123,15 @@ def test_appeals_can_be_rejected_before_delivery(app, moderator, gustavo):
     import delivery
 
     with app.app_context():
-        appeal = SolidarityFactory(
+        appeal = SolidarityFactory(case_id=gustavo, body="Please free him.", kind="appeal").id
+        # Flags marked this one: it is held until a moderator has looked at it.
+        flagged = SolidarityFactory(
             case_id=gustavo, body="You will pay, we know where you live.", kind="appeal"
         ).id
     with app.app_context():
         deliverable = sa.select(Letter.id).where(delivery.deliverable_appeals())
         assert db.session.scalars(deliverable).all() == [appeal]
-    decide(moderator, [appeal], "reject", reason=reason_id(app))
+    decide(moderator, [appeal, flagged], "reject", reason=reason_id(app))
     with app.app_context():
         assert db.session.scalars(deliverable).all() == []
 

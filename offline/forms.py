@@ -1,5 +1,6 @@
 """The offline report form: the same fields for a partner (on its stats page) and for staff
-(in the admin), every limit checked on the server; and the staff's review form.
+(in the admin), every limit checked on the server. The admins' own forms (staff-side
+words) are in blueprints/admin/offline_forms.py.
 
 Plain WTForms forms (no Flask-WTF token of their own): staff pages are covered by
 CSRFProtect before the view runs, and the partner's form carries its own signed token
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, Form, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
@@ -22,7 +23,7 @@ from cases import photos
 from extensions import db
 from letters.forms import country_names, country_options, single_line
 from models import Case, utcnow
-from models.offline import EVENT_MAX, NOTE_MAX, TOWN_MAX
+from models.offline import EVENT_MAX, TOWN_MAX
 
 # One report is one event: a big school assembly or a city stall writes thousands, not
 # hundreds of thousands. A larger figure is a typing slip (an extra zero or two).
@@ -210,64 +211,3 @@ class ReportForm(Form):
             "country": self.country.data,
             "held_on": self.held_on.data,
         }
-
-
-class StaffReportForm(ReportForm):
-    """Staff's report form: the report may be typed in for a partner (who then sees it on
-    its stats page) or be staff's own."""
-
-    partner_id = SelectField(
-        _l("Reported by"), coerce=lambda value: int(value) if value else None, validate_choice=False
-    )
-
-    def __init__(self, *args, partners=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.partner_id.choices = [SelectChoice("", _l("Campaign staff"))] + [
-            SelectChoice(p.id, p.name) for p in partners
-        ]
-        self.partner_ids = {p.id for p in partners}
-
-    def validate_partner_id(self, field):
-        if field.data is not None and field.data not in self.partner_ids:
-            raise ValidationError(_l("Please choose a partner from the list."))
-
-
-DECISIONS = {
-    "approve": _l("Approve: it counts"),
-    "correction": _l("Ask for a correction"),
-    "reject": _l("Reject"),
-}
-
-
-class ReviewForm(Form):
-    """Staff's decision on a report; asking for a correction or rejecting needs words."""
-
-    decision = SelectField(
-        _l("Decision"),
-        choices=[SelectChoice(name, label) for name, label in DECISIONS.items()],
-        validate_choice=False,  # checked below, with a message in words
-        validators=[InputRequired(_l("Please choose a decision."))],
-    )
-    note = TextAreaField(
-        _l("Note to the reporter"),
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[
-            Length(max=NOTE_MAX, message=_l("Please keep the note under %(max)d characters."))
-        ],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.note.max_length = NOTE_MAX  # the textarea's maxlength
-
-    def validate_decision(self, field):
-        if field.data not in DECISIONS:
-            raise ValidationError(_l("Please choose a decision."))
-
-    def validate_note(self, field):
-        if self.decision.data in ("correction", "reject") and not field.data:
-            raise ValidationError(
-                _l(
-                    "Please say what to correct, or why the report is rejected: the reporter reads it."
-                )
-            )

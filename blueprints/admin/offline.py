@@ -13,10 +13,11 @@ from werkzeug.datastructures import CombinedMultiDict
 
 import partners
 from blueprints.admin import admin_only, bp
+from blueprints.admin.offline_forms import DECISIONS, ReviewForm, StaffReportForm
 from extensions import db
 from models import AuditEvent, OfflineReport
 from offline import reports
-from offline.forms import DECISIONS, ReportForm, ReviewForm, StaffReportForm, form_context
+from offline.forms import ReportForm, form_context
 
 UPLOADS = {"admin.offline_new", "admin.offline_edit"}
 FILTERS = {

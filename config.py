@@ -168,7 +168,9 @@ class Config:
     DELIVERY_PDF_BATCH = env_int("DELIVERY_PDF_BATCH", 1000)  # appeals per PDF file
     DELIVERY_BOOKLET_BATCH = env_int("DELIVERY_BOOKLET_BATCH", 3000)  # ~8 s a volume
     # The most letters a delivery batch takes unless staff say otherwise (0: all waiting).
-    DELIVERY_BATCH_MAX = env_int("DELIVERY_BATCH_MAX", 0)
+    # Making one writes each letter: 100,000 took 4 to 14 s on PostgreSQL (bench/
+    # delivery_batch.py), so a batch stays well inside the request timeout.
+    DELIVERY_BATCH_MAX = env_int("DELIVERY_BATCH_MAX", 50_000)
     # The most appeals an emailed batch may hold: its PDF (1,000 appeals: about 0.8 MB, a third
     # more once encoded) must stay well under what mail servers take (often 10 to 25 MB).
     DELIVERY_EMAIL_MAX_LETTERS = env_int("DELIVERY_EMAIL_MAX_LETTERS", 1000)

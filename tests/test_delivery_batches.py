@@ -378,3 +378,21 @@ def test_posts_without_a_csrf_token_are_refused(app, admin, case_id, staff, path
     assert response.status_code == 400
     assert db.session.get(DeliveryBatch, batch.id).state == "prepared"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DeliveryBatch)) == 1
+
+
+def test_an_empty_limit_takes_at_most_delivery_batch_max(app, admin, case_id):
+    """Making a batch writes each of its letters: a default cap keeps it within a request."""
+    app.config["DELIVERY_BATCH_MAX"] = 2
+    ids = appeals(case_id, 3)
+    page = admin.get(f"/admin/delivery/{case_id}").get_data(as_text=True)
+    assert "Left empty: up to 2 letters, the oldest first." in page
+    token = csrf_from(admin, f"/admin/delivery/{case_id}")
+    for expected in (ids[:2], ids[2:]):
+        admin.post(
+            f"/admin/delivery/{case_id}/batches",
+            data={"csrf_token": token, "kind": "appeal", "limit": ""},
+        )
+        batch = db.session.scalars(
+            sa.select(DeliveryBatch).order_by(DeliveryBatch.id.desc())
+        ).first()
+        assert in_batch(batch) == expected

@@ -82,7 +82,7 @@ def case_page(case, status=200, problem="", form=None):
             batches=batches.case_batches(case.id),
             problem=problem,
             form=form or {},
-            batch_max=current_app.config["DELIVERY_BATCH_MAX"] or "",
+            batch_max=current_app.config["DELIVERY_BATCH_MAX"],
             methods=METHODS,
         ),
         status,

@@ -188,7 +188,10 @@ def test_withdrawing_takes_a_report_out_of_the_totals(app, client, admin, cases,
     review(admin, first.id, "approve")
     review(admin, second.id, "approve")
     assert totals(app)[cases[CASE]]["appeal"] == 130
-    page = client.get(link).get_data(as_text=True)
+    # The list leads to the report's own page, which asks before withdrawing.
+    assert f"{link}/reports/{first.id}#withdraw" in client.get(link).get_data(as_text=True)
+    page = client.get(f"{link}/reports/{first.id}").get_data(as_text=True)
+    assert "Withdraw this report" in page and "120 appeal letters" in page
     withdrawn = client.post(
         f"{link}/reports/{first.id}/withdraw",
         data={"form_token": hidden_value(page, "form_token")},

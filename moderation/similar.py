@@ -102,15 +102,24 @@ def diff_html(group_text, text):
     "removed:"), which do not read the elements' meaning. Both texts are escaped."""
     old, new = _TOKENS.findall(group_text or ""), _TOKENS.findall(text or "")
     keys_old, keys_new = list(map(diff_key, old)), list(map(diff_key, new))
-    parts = []
+    parts, removed, added = [], [], []
+
+    def changes():  # what was removed, then what replaced it
+        if removed:
+            parts.append(marked("del", _("removed:"), "".join(removed)))
+        if added:
+            parts.append(marked("ins", _("added:"), "".join(added)))
+        removed.clear()
+        added.clear()
+
     for tag, i1, i2, j1, j2 in Indel.opcodes(keys_old, keys_new):
         if tag == "equal":
+            changes()
             parts.append(escape("".join(new[j1:j2])))
-            continue
-        if i2 > i1:
-            parts.append(marked("del", _("removed:"), "".join(old[i1:i2])))
-        if j2 > j1:
-            parts.append(marked("ins", _("added:"), "".join(new[j1:j2])))
+        else:
+            removed += old[i1:i2]
+            added += new[j1:j2]
+    changes()
     return Markup('<span class="text-diff">{}</span>').format(Markup("").join(parts))
 
 

@@ -146,6 +146,18 @@ def test_diff_marks_added_and_removed_words_and_escapes(app):
     )
 
 
+def test_diff_shows_a_changed_line_removed_then_added(app):
+    with app.test_request_context():
+        html = str(
+            diff_html(
+                "Stay strong. You are not alone. Love", "Stay strong. My class signed this. Love"
+            )
+        )
+    assert html.index("removed: </span>You are not alone.</del>") < html.index(
+        "added: </span>My class signed this.</ins>"
+    )
+
+
 def test_diff_marks_an_emoji_added(app):
     with app.test_request_context():
         html = str(diff_html("We are with you.", "We are 🖕 with you."))

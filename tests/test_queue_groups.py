@@ -512,3 +512,12 @@ def many_copies(letter_id, count):
         )
     )
     db.session.commit()
+
+
+def test_the_audit_log_shows_a_group_decision(app, admin, gustavo):
+    with app.app_context():
+        letters = copies(2, "Same words.", gustavo)
+    key = letter_row(app, letters[0]).group_key
+    decide_group(admin, key, "approve")
+    html = page(admin, "/admin/audit?action=group.*")
+    assert "group.approve" in html and key in html

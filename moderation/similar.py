@@ -100,15 +100,15 @@ def diff_html(group_text, text):
     """`text` with its differences from `group_text` marked word by word: words added
     in <ins>, words left out in <del>, each announced to screen readers ("added:",
     "removed:"), which do not read the elements' meaning. Both texts are escaped."""
-    old, new = _TOKENS.findall(group_text or ""), _TOKENS.findall(text or "")
-    keys_old, keys_new = list(map(diff_key, old)), list(map(diff_key, new))
+    (old, keys_old), (new, keys_new) = group_tokens(group_text or ""), tokens(text or "")
     parts, removed, added = [], [], []
+    labels = {"del": _("removed:"), "ins": _("added:")}
 
     def changes():  # what was removed, then what replaced it
         if removed:
-            parts.append(marked("del", _("removed:"), "".join(removed)))
+            parts.append(marked("del", labels["del"], "".join(removed)))
         if added:
-            parts.append(marked("ins", _("added:"), "".join(added)))
+            parts.append(marked("ins", labels["ins"], "".join(added)))
         removed.clear()
         added.clear()
 
@@ -123,6 +123,17 @@ def diff_html(group_text, text):
     return Markup('<span class="text-diff">{}</span>').format(Markup("").join(parts))
 
 
+def tokens(text):
+    """The text's words with the spacing after each, and what each is compared by."""
+    found = _TOKENS.findall(text)
+    return found, [diff_key(token) for token in found]
+
+
+# A group page compares up to MAX_SELECTED near-copies with one text (a case's suggested
+# text: near-copies join only those), so its words are worked out once.
+group_tokens = lru_cache(maxsize=256)(tokens)
+
+
 def diff_key(token):
     """What a token is compared by: its folded words (a comma or a capital changes
     nothing a moderator needs to read), or itself when it has none (an emoji)."""
@@ -130,8 +141,8 @@ def diff_key(token):
 
 
 _MARKS = {
-    "del": Markup('<del class="diff-del"><span class="visually-hidden">{} </span>{}</del>{}'),
-    "ins": Markup('<ins class="diff-ins"><span class="visually-hidden">{} </span>{}</ins>{}'),
+    "del": Markup('<del class="diff-del"><span class="visually-hidden">%s </span>%s</del>%s'),
+    "ins": Markup('<ins class="diff-ins"><span class="visually-hidden">%s </span>%s</ins>%s'),
 }
 
 
@@ -143,4 +154,4 @@ def marked(element, label, words_):
     spacing = words_[len(shown) :]
     if element == "del" and spacing:
         spacing = " "
-    return _MARKS[element].format(label, shown, spacing)
+    return _MARKS[element] % (label, shown, spacing)

@@ -108,9 +108,9 @@ def pending_groups(case_id=None, kind="", language="", page=0):
     them, and whether there are more. The filters narrow the letters counted.
 
     Counting them reads every pending letter (a second with 100,000 waiting), so a page
-    is kept in the app's cache for PAGE_CACHE_SECONDS; a group decision made here starts
-    a new generation of these pages (in every process when the cache is Redis), so the
-    moderator who decided never sees the group listed again.
+    is kept in the app's cache for PAGE_CACHE_SECONDS; a group decision starts a new
+    generation of these pages (in every process when the cache is Redis, else in the
+    process that made it), so the group decided is not listed again.
     """
     generation = caching.cached(GENERATION_KEY, time.time_ns, seconds=GENERATION_SECONDS)
     return caching.cached(
@@ -120,6 +120,7 @@ def pending_groups(case_id=None, kind="", language="", page=0):
 
 
 def count_groups(case_id, kind, language, page):
+    """pending_groups() from the database: one GROUP BY over the pending letters."""
     where = [*pending(), Letter.group_key != ""]
     if case_id is not None:
         where.append(Letter.case_id == case_id)

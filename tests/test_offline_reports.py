@@ -120,6 +120,8 @@ def test_a_partner_reports_staff_approve_and_the_totals_count_it(
     assert totals(app) == {cases[CASE]: {"appeal": 120, "solidarity": 45}}
     assert "Approved: counted" in client.get(link).get_data(as_text=True)
     assert audit_actions(app) == ["offline.create", "offline.approve"]
+    audit_page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "offline.create" in audit_page and "offline.approve" in audit_page
 
 
 def test_a_correction_asked_for_goes_back_to_the_partner_and_to_review(

@@ -305,6 +305,20 @@ def test_a_photo_is_cleaned_stored_apart_and_shown_to_admins_only(
     assert moderator.get(f"/admin/offline/{report.id}/photo").status_code == 403
 
 
+def test_a_good_photo_in_a_form_with_mistakes_is_asked_for_again(app, client, cases, partner_id):
+    link = stats_link(app)
+    page = client.get(link).get_data(as_text=True)
+    fields = {
+        "form_token": hidden_value(page, "form_token"),
+        **report_fields(cases, town=""),
+        "photo": photo_file(image_bytes(), "stack.png"),
+    }
+    response = send(client, link + "/reports", fields)
+    assert response.status_code == 422
+    assert "Your photo was fine, but please choose it again" in response.get_data(as_text=True)
+    assert stored_reports(app) == []
+
+
 def test_a_file_that_is_not_a_photo_is_refused_and_nothing_stored(app, client, cases, partner_id):
     link = stats_link(app)
     page = client.get(link).get_data(as_text=True)

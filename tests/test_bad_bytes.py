@@ -15,8 +15,10 @@ from helpers import SAME_ORIGIN, csrf_from, stored
 from markupsafe import escape
 from werkzeug.test import encode_multipart
 
+from cases import photos
 from extensions import db
-from models import Case, CaseUpdate, Letter, Outbox, Partner
+from models import Case, CaseUpdate, Letter, OfflineReport, Outbox, Partner
+from offline import reports as offline_reports
 from web.request_checks import UnreadableRequest
 
 NUL = "%00"
@@ -59,8 +61,20 @@ def walk(app, gustavo, partner_id):
         stats_token = db.session.get(Partner, partner_id).stats_token
         news = CaseUpdate(case_id=gustavo, title="News", body="Text.", happened_on=date.today())
         db.session.add(news)
+        # An offline report of the partner's, with a photo (served to admins).
+        report = OfflineReport(
+            case_id=gustavo,
+            partner_id=partner_id,
+            appeals=1,
+            event="Stall",
+            country="GB",
+            held_on=date.today(),
+            photo=photos.save(b"a photo", folder=offline_reports.photos_folder()),
+        )
+        db.session.add(report)
         db.session.commit()
         update_id = news.id
+        report_id = report.id
     return {
         "slug": "gustavo-gatica",
         "case_slug": "gustavo-gatica",
@@ -69,6 +83,7 @@ def walk(app, gustavo, partner_id):
         "token": "not-a-real-token",
         "case_id": gustavo,
         "update_id": update_id,
+        "report_id": report_id,
         "staff_id": 1,
         "language": "en",
         "lang": "es",  # a page in another language than English (/es/...)
@@ -81,6 +96,7 @@ def walk(app, gustavo, partner_id):
         ("admin.partners_remove", "slug"): "riverside",
         ("admin.partners_rotate", "slug"): "riverside",
         ("embed.stats", "token"): stats_token,
+        ("embed.stats_report", "token"): stats_token,
         ("public.photo", "filename"): "nobody.jpg",
     }
 

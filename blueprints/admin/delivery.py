@@ -153,7 +153,10 @@ def batch_page(batch, status=200, problem="", form=None):
             today=date.today(),
             methods=METHODS,
             note_max=BATCH_NOTE_MAX,
-            email_url=email_url if batch.kind == "appeal" else None,
+            # Emailing is for a prepared appeals batch; once emailed, its page tells the send.
+            email_url=email_url
+            if batch.kind == "appeal" and (batch.state == "prepared" or batch.emailed_at)
+            else None,
         ),
         status,
     )

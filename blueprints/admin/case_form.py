@@ -22,6 +22,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -34,13 +35,14 @@ from cases import photos
 from cases.languages import TRANSLATED_FIELDS, display_name, language_status, other_languages
 from cases.suggestions import MAX_PER_LANGUAGE, join_messages, problems, split_messages
 from extensions import db
-from letters.forms import country_names, no_control_characters, single_line
-from models import BODY_MAX, Case
+from letters.forms import country_names, no_control_characters, normalize_email, single_line
+from models import BODY_MAX, EMAIL_MAX, Case
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The case's plain columns that the form edits (the appeal letters and photo come apart).
 COLUMNS = [
     *("slug", "name", "country", "summary", "story", "ask", "target_title", "target_address"),
+    "target_email",
     *("solidarity_prompt", "goal", "sort_order", "photo_alt"),
     *("person_language", "target_language"),
 ]
@@ -148,6 +150,16 @@ class CaseForm(FlaskForm):
             no_control_characters,
         ],
     )
+    # Where an appeals batch can be emailed (blueprints/admin/delivery_email.py).
+    target_email = StringField(
+        _l("Official's email address (optional)"),
+        filters=[text, normalize_email],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message=_l("This email address is too long.")),
+            Email(_l("Please enter a valid email address, like name@example.org.")),
+        ],
+    )
     solidarity_prompt = TextAreaField(
         _l("Prompt for solidarity messages (optional)"),
         filters=[text],
@@ -223,7 +235,7 @@ class CaseForm(FlaskForm):
     def in_page_order(self):
         """The fields as the page shows them: English first, the other languages last."""
         names = ["name", "slug", "country", "summary", "story", "ask"]
-        names += ["target_title", "target_address", "appeal_en"]
+        names += ["target_title", "target_address", "target_email", "appeal_en"]
         names += ["solidarity_prompt", "suggestions_en", "photo", "photo_alt", "remove_photo"]
         names += ["goal", "sort_order", "person_language", "target_language"]
         fields = [self[name] for name in names]

@@ -49,9 +49,7 @@ def upgrade():
         sa.Column("sent_recorded_at", sa.DateTime(), nullable=True),
         sa.Column("sent_by_id", sa.Integer(), sa.ForeignKey("staff_users.id"), nullable=True),
         sa.Column("cancelled_at", sa.DateTime(), nullable=True),
-        sa.Column(
-            "cancelled_by_id", sa.Integer(), sa.ForeignKey("staff_users.id"), nullable=True
-        ),
+        sa.Column("cancelled_by_id", sa.Integer(), sa.ForeignKey("staff_users.id"), nullable=True),
         sa.Column("emailed_to", sa.String(length=254), nullable=False),
         sa.Column("emailed_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_batches")),
@@ -121,7 +119,11 @@ def upgrade():
         )
     op.execute("UPDATE letters SET group_key = fingerprint")
     op.create_index("ix_letters_delivery_batch_id", "letters", ["delivery_batch_id"])
-    op.create_index("ix_letters_groups", "letters", ["status", "moderation", "group_key"])
+    op.create_index(
+        "ix_letters_groups",
+        "letters",
+        ["status", "moderation", "group_key", "fingerprint", "flagged", "delivery_batch_id", "id"],
+    )
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.add_column(sa.Column("delivery_batch_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(

@@ -165,6 +165,9 @@ def test_no_address_name_or_token_reaches_any_log(site, smtp):
         ("/admin/reset/WzIsImNkIl0.x_Y?next=/", "/admin/reset/<token>"),
         ("/admin/forgot-password/sent", "/admin/forgot-password/sent"),
         ("/admin/staff/3/invitation", "/admin/staff/3/invitation"),
+        ("/partners/stats/s3cr3t-Token_x", "/partners/stats/<token>"),
+        ("/partners/stats/s3cr3t/reports/4/withdraw", "/partners/stats/<token>/reports/4/withdraw"),
+        ("/es/partners/stats/s3cr3t?lang=es", "/es/partners/stats/<token>"),
     ],
 )
 def test_a_logged_url_keeps_its_path_but_no_token_or_query(url, logged):

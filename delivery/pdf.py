@@ -249,7 +249,15 @@ def booklet(case, after_id, last_id, where_also=None):
         .where(where)
         .order_by(Letter.id)
     )
-    for row in stream(statement):
+    write_messages(pdf, stream(statement), names, characters)
+    return bytes(pdf.output())
+
+
+def write_messages(pdf, rows, names, characters):
+    """The booklet's messages one after another, each signed with the writer's name and
+    country (`names`: the countries' names in the booklet's language). A message that fits
+    on a page is not split across two."""
+    for row in rows:
         body = plain_text(row.body)
         signature = f"— {row.name}, {names.get(row.country, row.country)}"
         report_missing(row.id, body + signature, characters)
@@ -264,7 +272,6 @@ def booklet(case, after_id, last_id, where_also=None):
         write(pdf, 5.5, signature, align=alignment(body))
         pdf.set_text_color(0)
         pdf.ln(9)
-    return bytes(pdf.output())
 
 
 def batch_pdf(batch, after_id=0, last_id=None):

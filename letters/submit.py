@@ -49,7 +49,7 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     joins = None
     if status == "unconfirmed":
         joins = joinable(letter.get("follow_up"), case_id, kind, email.lower())
-    letters, outbox = Letter.__table__, Outbox.__table__
+    letters = Letter.__table__
     connection = db.session.connection()
     values = stored_values(letter, case_id, partner_id)
     # A copy of a text moderators already decided gets their decision on arrival
@@ -70,17 +70,22 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
         )
         .returning(letters.c.id)
     ).scalar_one()
-    if joins is None:  # over the address's daily cap, the email is kept but not sent
-        connection.execute(
-            outbox.insert().values(
-                recipient=email,
-                template=EMAIL[status],
-                letter_id=letter_id,
-                state=cap.outbox_state(email.lower()),
-            )
-        )
+    if joins is None:
+        queue_email(connection, email, EMAIL[status], letter_id)
     db.session.commit()
     return letter_id
+
+
+def queue_email(connection, email, template, letter_id):
+    """The letter's email in the outbox: over the address's daily cap, kept but not sent."""
+    connection.execute(
+        Outbox.__table__.insert().values(
+            recipient=email,
+            template=template,
+            letter_id=letter_id,
+            state=cap.outbox_state(email.lower()),
+        )
+    )
 
 
 def stored_values(letter, case_id, partner_id):

@@ -11,11 +11,13 @@ from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 import pytest
 from case_admin import case_fields, photo_file
+from factories import LetterFactory, StaffUserFactory
 from helpers import SAME_ORIGIN, csrf_from, stored
 from markupsafe import escape
 from werkzeug.test import encode_multipart
 
 from cases import photos
+from delivery import batches
 from extensions import db
 from models import Case, CaseUpdate, Letter, OfflineReport, Outbox, Partner
 from offline import reports as offline_reports
@@ -56,7 +58,7 @@ INT_MARKER = 987654321
 @pytest.fixture
 def walk(app, gustavo, partner_id):
     """Plausible values for every URL argument: the demo case, a partner, a language, an
-    update of the case."""
+    update of the case, a delivery batch of its appeals and the queue group of its letter."""
     with app.app_context():
         stats_token = db.session.get(Partner, partner_id).stats_token
         news = CaseUpdate(case_id=gustavo, title="News", body="Text.", happened_on=date.today())
@@ -75,6 +77,14 @@ def walk(app, gustavo, partner_id):
         db.session.commit()
         update_id = news.id
         report_id = report.id
+        # A batch of one appeal, made as admins make it (the official's address given, so
+        # its files are made rather than refused); the appeal's text is its queue group.
+        case = db.session.get(Case, gustavo)
+        case.target_address = "Fiscalía Nacional\nCatedral 1437\nSantiago, Chile"
+        case.target_email = "fiscal@example.org"
+        group_key = LetterFactory(case_id=gustavo).group_key
+        staff = StaffUserFactory(email="batches@example.org", role="admin")
+        batch_id = batches.make_batch(case, "appeal", staff).id
     return {
         "slug": "gustavo-gatica",
         "case_slug": "gustavo-gatica",
@@ -84,6 +94,9 @@ def walk(app, gustavo, partner_id):
         "case_id": gustavo,
         "update_id": update_id,
         "report_id": report_id,
+        "batch_id": batch_id,
+        "part": 1,
+        "key": group_key,
         "staff_id": 1,
         "language": "en",
         "lang": "es",  # a page in another language than English (/es/...)

@@ -13,7 +13,7 @@ from queue_pages import HTMX, QUEUE, events, letter_row, page, reason_id, staff_
 
 from extensions import db
 from models import DeliveryBatch, Letter, TextGroup, utcnow
-from moderation import groups
+from moderation import group_decisions, groups
 from moderation.flags import fingerprint
 
 GROUPS = QUEUE + "/groups"
@@ -275,7 +275,7 @@ def test_undo_is_refused_after_the_window(app, moderator, gustavo, monkeypatch):
     response = decide_group(moderator, key, "approve", htmx=True)
     (event_id,) = re.findall(r'name="event" value="(\d+)"', response.get_data(as_text=True))
     later = utcnow() + timedelta(seconds=app.config["QUEUE_UNDO_SECONDS"] + 5)
-    monkeypatch.setattr(groups, "utcnow", lambda: later)
+    monkeypatch.setattr(group_decisions, "utcnow", lambda: later)
     response = undo(moderator, event_id)
     assert response.status_code == 409
     assert "Too late to undo" in response.get_data(as_text=True)

@@ -5,7 +5,8 @@ the form has the texts of cases.languages.TRANSLATED_FIELDS (stored in Case.tran
 appeal letter (Case.appeal_templates), each optional: a text left empty is "not yet
 translated" and public pages show the English one. Its checks read the database (a web
 address no other case uses) and the photo upload (cases/photos.py), so a form that
-validates can be saved as it is.
+validates can be saved as it is. The fields made per language (the appeal letter, the
+suggested messages) are in case_fields.py.
 """
 
 import re
@@ -19,7 +20,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -31,9 +31,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from blueprints.admin.case_fields import appeal_field, language_choices, suggestions_field, text
 from cases import photos
 from cases.languages import TRANSLATED_FIELDS, display_name, language_status, other_languages
-from cases.suggestions import MAX_PER_LANGUAGE, join_messages, problems, split_messages
+from cases.suggestions import join_messages, split_messages
 from extensions import db
 from letters.forms import country_names, no_control_characters, normalize_email, single_line
 from models import BODY_MAX, EMAIL_MAX, Case
@@ -48,13 +49,6 @@ COLUMNS = [
 ]
 # Translated texts short enough that the English one is shown beside them as a hint.
 SHORT_TEXTS = ("name", "summary", "target_title", "photo_alt")
-
-
-def text(value):
-    """Textarea text with one kind of line break (the story splits on blank lines)."""
-    return (
-        value.replace("\r\n", "\n").replace("\r", "\n").strip() if isinstance(value, str) else value
-    )
 
 
 def slug_text(value):
@@ -320,56 +314,6 @@ class CaseForm(FlaskForm):
         return found
 
 
-SUGGESTION_PROBLEMS = {
-    "too_many": _l(
-        "Please keep to %(max)d messages or fewer: this has %(num)d. Leave a blank line only between two messages."
-    ),
-    "too_long": _l(
-        "Message %(number)d is %(length)d characters long: please keep each message to %(max)d characters or fewer."
-    ),
-    "repeated": _l("Message %(number)d is the same as message %(first)d: please write it once."),
-}
-
-
-def valid_suggestions(form, field):
-    """A WTForms validator: a few messages, each short enough to send as it is."""
-    found = problems(split_messages(field.data))
-    if found:
-        name, values = found
-        raise ValidationError(SUGGESTION_PROBLEMS[name] % values)
-
-
-def suggestions_field(code):
-    """The suggested solidarity messages in one language: one per paragraph."""
-    limits = {"num": MAX_PER_LANGUAGE, "max": BODY_MAX["solidarity"]}
-    if code == "en":
-        label = _("Suggested solidarity messages (optional)")
-        hint = _(
-            "One message per paragraph, with a blank line between two messages: at most %(num)d, of at most %(max)d characters each. The solidarity form offers them to start from; where a language has none, it offers the English ones.",
-            **limits,
-        )
-    else:
-        label = _("Suggested solidarity messages (%(language)s)", language=display_name(code))
-        hint = _(
-            "One message per paragraph, a blank line between two: at most %(num)d, of at most %(max)d characters each. Left empty, the form offers the English ones.",
-            **limits,
-        )
-    return TextAreaField(
-        label,
-        filters=[text],
-        validators=[Optional(), no_control_characters, valid_suggestions],
-        description=hint,
-    )
-
-
-def language_choices(current):
-    """The site's languages, by name, and `current` if the case has another one."""
-    codes = list(current_app.config["LANGUAGES"])
-    if current and current not in codes:
-        codes.append(current)
-    return [SelectChoice(code, f"{display_name(code)} ({code})") for code in codes]
-
-
 def translated_field(name, code):
     """`name`'s field in another language: the English field's checks and limits, but
     optional (empty is "not yet translated")."""
@@ -381,19 +325,6 @@ def translated_field(name, code):
     ]
     label = _("%(text)s (%(language)s)", text=english.args[0], language=display_name(code))
     return english.field_class(label, filters=english.kwargs["filters"], validators=validators)
-
-
-def appeal_field(code, limit):
-    first = DataRequired(_("Please write the English letter.")) if code == "en" else Optional()
-    return TextAreaField(
-        _("Appeal letter (%(language)s)", language=display_name(code)),
-        filters=[text],
-        validators=[
-            first,
-            Length(max=limit, message=_("Please keep the letter under %(max)d characters.")),
-            no_control_characters,
-        ],
-    )
 
 
 def case_form(case=None):

@@ -1,5 +1,5 @@
 """The queue's Groups view: letters that share a text, listed largest first, and one
-decision over a whole group (moderation/groups.py), with Undo.
+decision over a whole group (moderation/groups.py, group_decisions.py), with Undo.
 
 Works as plain forms, like the queue: a decision redirects back to the group's page with
 its toast. htmx sends the same forms in the background and gets the toast and the
@@ -20,7 +20,7 @@ from blueprints.admin import bp
 from blueprints.admin.queue import MAX_SELECTED, ids, problem_message, take_toast
 from blueprints.shared import local_path
 from models import utcnow
-from moderation import decisions, groups, similar
+from moderation import decisions, group_decisions, groups, similar
 from moderation import queue as moderation
 from moderation.flags import LABELS
 from moderation.settings import setting
@@ -136,7 +136,7 @@ def queue_group_decide(key):
     back = url_for("admin.queue_group", key=key)
     decision = request.form.get("decision", "")
     try:
-        outcome = groups.decide_group(
+        outcome = group_decisions.decide_group(
             current_user,
             key,
             decision,
@@ -155,7 +155,9 @@ def queue_group_undo():
     if not urlsplit(back).path.startswith(url_for("admin.queue")):
         back = url_for("admin.queue_groups")
     try:
-        restored, key = groups.undo_group(current_user, request.form.get("event", 0, type=int))
+        restored, key = group_decisions.undo_group(
+            current_user, request.form.get("event", 0, type=int)
+        )
     except decisions.QueueError as problem:
         return answer(back, None, problem_message(problem.code), status=409, problem=True)
     message = ngettext(

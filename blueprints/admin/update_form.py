@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from blueprints.admin.case_form import text
+from blueprints.admin.case_fields import text
 from cases.languages import LanguageStatus, display_name, other_languages
 from cases.updates import OUTCOMES, TRANSLATED_TEXTS
 from letters.forms import no_control_characters, single_line

@@ -61,7 +61,8 @@ def make(admin, case_id, kind="appeal", limit=""):
 
 
 def parts_on_page(admin, path):
-    """(part link, cells) of each PDF a batch's page lists."""
+    """(part link, cells) of each PDF a batch's page lists (letter numbers written as the
+    page writes them, 1,234: on SQLite ids pass 10,000 after the suite's larger tests)."""
     html = admin.get(path).get_data(as_text=True)
     return [(attrs["data-part"], cells) for attrs, cells in Page(html).rows if "data-part" in attrs]
 
@@ -137,9 +138,9 @@ def test_a_batch_prints_in_parts_that_never_overlap(app, admin, cases, addressed
     path = make(admin, gustavo)
     parts = parts_on_page(admin, path)
     assert parts == [
-        ("1", ["Part 1 of 3", f"{wanted[0]} to {wanted[1]}", "2"]),
-        ("2", ["Part 2 of 3", f"{wanted[1] + 1} to {wanted[3]}", "2"]),
-        ("3", ["Part 3 of 3", f"{wanted[3] + 1} to {wanted[4]}", "1"]),
+        ("1", ["Part 1 of 3", f"{wanted[0]:,} to {wanted[1]:,}", "2"]),
+        ("2", ["Part 2 of 3", f"{wanted[1] + 1:,} to {wanted[3]:,}", "2"]),
+        ("3", ["Part 3 of 3", f"{wanted[3] + 1:,} to {wanted[4]:,}", "1"]),
     ]
     batch_id = int(path.rsplit("/", 1)[1])
     printed = []
@@ -190,7 +191,9 @@ def test_booklet_batch_holds_only_approved_solidarity_messages(app, admin, cases
             case_id=cases["germain-rukuki"], kind="solidarity", moderation="approved", body="Other."
         )
     path = make(admin, gustavo, kind="solidarity")
-    assert parts_on_page(admin, path) == [("1", ["Part 1 of 1", f"{approved} to {approved}", "1"])]
+    assert parts_on_page(admin, path) == [
+        ("1", ["Part 1 of 1", f"{approved:,} to {approved:,}", "1"])
+    ]
     response = admin.get(f"{path}/part-1.pdf")
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="gustavo-gatica-solidarity-batch-1-part-1.pdf"'

@@ -86,7 +86,9 @@ class Config:
     RATELIMIT_SUBMIT = os.environ.get("RATELIMIT_SUBMIT", "10 per minute;60 per hour")
     # A partner's offline reports (and their corrections and withdrawals) from its stats
     # page: an organiser reports a few events a day, not hundreds.
-    RATELIMIT_OFFLINE_REPORTS = os.environ.get("RATELIMIT_OFFLINE_REPORTS", "20 per hour;60 per day")
+    RATELIMIT_OFFLINE_REPORTS = os.environ.get(
+        "RATELIMIT_OFFLINE_REPORTS", "20 per hour;60 per day"
+    )
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down or frozen must not refuse a letter, nor let anyone flood: the limits then
     # count in each process (Flask-Limiter's in-memory fallback) until Redis answers again.

@@ -54,7 +54,7 @@ def submit_letter(case_id, letter, partner_id=None, fast=False):
     values = stored_values(letter, case_id, partner_id)
     # A copy of a text moderators already decided gets their decision on arrival
     # (moderated_by_id stays empty: the queue's "decided automatically" filter).
-    decided = groups.arrival_decision(fingerprint)
+    decided = groups.arrival_decision(fingerprint, found, body)
     if decided:
         values.update(moderation=decided[0], reject_reason=decided[1], moderated_at=utcnow())
     letter_id = connection.execute(

@@ -10,6 +10,7 @@ however many letters it holds: a suggested text can have 70,000 copies waiting a
 
 import dataclasses
 import time
+import unicodedata
 
 import sqlalchemy as sa
 
@@ -25,11 +26,12 @@ GENERATION_KEY = ("queue-groups-generation",)
 GENERATION_SECONDS = 3600  # long: a new generation only when a decision forgets it
 
 
-def arrival_decision(fingerprint):
+def arrival_decision(fingerprint, flags=(), body=""):
     """(moderation, reject_reason) a new letter with this exact text gets on arrival, or
     None for the queue: copies of a rejected text are rejected with its reason; copies of
     an approved text are approved when the admins' setting says so (on by default for a
-    case's suggested texts, off for others)."""
+    case's suggested texts, off for others), if they read as that text does (reads_as_copy).
+    """
     row = db.session.execute(
         sa.select(TextGroup.decision, TextGroup.reason, TextGroup.suggested).where(
             TextGroup.key == fingerprint
@@ -40,7 +42,18 @@ def arrival_decision(fingerprint):
     if row.decision == "rejected":
         return "rejected", row.reason
     name = "auto_approve_suggested" if row.suggested else "auto_approve_other"
-    return ("approved", "") if setting(name) else None
+    return ("approved", "") if setting(name) and reads_as_copy(flags, body) else None
+
+
+def reads_as_copy(flags, body):
+    """Whether nobody need read a copy the fingerprint matched: it raised no flag of its own
+    (being one of many copies aside), and it holds none of the characters the fingerprint
+    leaves out that can change what a reader sees: combining marks (a strike-through over
+    "never") and format characters (a right-to-left override). Punctuation the fingerprint
+    also ignores ("famo.us") raises the link flag. Others go to the queue, in the group."""
+    if set(flags) - {"repeated"}:
+        return False
+    return not any(unicodedata.category(ch) in ("Mn", "Me", "Cf") for ch in body)
 
 
 def waiting():

@@ -91,3 +91,31 @@ def test_only_admins_change_the_arrival_settings(app, moderator, admin):
     assert 'id="auto_approve_suggested" name="auto_approve_suggested" value="y" checked' in html
     assert 'id="auto_approve_other" name="auto_approve_other" value="y" aria-describedby' in html
     assert 'aria-describedby="auto_approve_other-hint" checked' not in html
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Free Gustavo now, he did nothing wrong. Call me: famo.us",  # raises the link flag
+        "Free Gustavo now, he did n\u0336o\u0336t\u0336h\u0336i\u0336n\u0336g\u0336 wrong.",
+        "Free Gustavo now, he did \u202enothing wrong.",  # a right-to-left override
+    ],
+)
+def test_a_copy_that_reads_otherwise_waits_for_a_moderator(
+    app, admin, client, gustavo, case_slug, variant
+):
+    """The fingerprint leaves out punctuation, combining marks and format characters, so
+    these share the approved text's: they join its group but nobody approves them unread."""
+    body = "Free Gustavo now, he did nothing wrong."
+    with app.app_context():
+        copies(2, body, gustavo)
+    form = {"csrf_token": csrf_from(admin, "/admin/settings"), "auto_approve_suggested": "y"}
+    form["auto_approve_other"] = "y"
+    assert admin.post("/admin/settings/moderation", data=form).status_code == 303
+    decide_group(admin, fingerprint(body), "approve")
+    if "famo.us" not in variant:
+        assert fingerprint(variant) == fingerprint(body)
+    plain = letter_row(app, submit(client, case_slug, body))
+    assert plain.moderation == "approved"  # the same text, read as it is, still goes
+    row = letter_row(app, submit(client, case_slug, variant))
+    assert (row.moderation, row.moderated_at) == ("pending", None)

@@ -151,7 +151,7 @@ def undo_group(moderator, event_id):
     state = "approved" if event.action == ACTIONS["approve"] else "rejected"
     restored = db.session.execute(
         sa.update(Letter)
-        .where(*decided_by(key, state, moderator.id, event.created_at))
+        .where(*decided_by(key, state, moderator.id, event.created_at), not_delivered())
         .values(moderation="pending", reject_reason="", moderated_by_id=None, moderated_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount

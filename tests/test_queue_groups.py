@@ -339,6 +339,26 @@ def test_delivered_letters_are_left_out(app, moderator, gustavo):
     assert moderations(app, letters) == ["pending", "rejected", "rejected"]
 
 
+def test_undo_leaves_a_letter_delivered_meanwhile_as_it_went(app, moderator, gustavo):
+    with app.app_context():
+        letters = copies(3, "Please release him now.", gustavo, kind="appeal")
+    key = letter_row(app, letters[0]).group_key
+    response = decide_group(moderator, key, "approve", htmx=True)
+    (event_id,) = re.findall(r'name="event" value="(\d+)"', response.get_data(as_text=True))
+    with app.app_context():  # a batch holding one of them is sent within the undo window
+        batch = DeliveryBatch(
+            case_id=gustavo, kind="appeal", state="sent", letters=1, sent_on=date.today()
+        )
+        db.session.add(batch)
+        db.session.flush()
+        db.session.execute(
+            sa.update(Letter).where(Letter.id == letters[0]).values(delivery_batch_id=batch.id)
+        )
+        db.session.commit()
+    assert undo(moderator, event_id).status_code == 200
+    assert moderations(app, letters) == ["approved", "pending", "pending"]
+
+
 def test_a_near_copy_of_another_group_cannot_be_slipped_in(app, moderator, gustavo):
     with app.app_context():
         letters = copies(2, "Same words.", gustavo)

@@ -70,7 +70,29 @@ def refusal(batch, sending=True):
         return _l("This batch was already emailed to %(address)s.", address=batch.emailed_to)
     if batch.state != "prepared":
         return _l("This batch is already recorded as sent.")
+    if not tested(batch):
+        return _l(
+            "Send yourself a test first and read it: the email goes to the official only "
+            "after a test."
+        )
     return None
+
+
+def tested(batch):
+    """Whether a staff member had this batch's email sent to themselves (queued or gone):
+    the official's copy goes only after such a test, as the issue's workflow asks."""
+    return (
+        db.session.scalar(
+            sa.select(Outbox.id)
+            .where(
+                Outbox.delivery_batch_id == batch.id,
+                Outbox.template == TEST,
+                Outbox.state.in_(("pending", "sent")),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def locked(batch):

@@ -81,8 +81,18 @@ def post_form(client, url, from_page):
     return client.post(url, data={"csrf_token": token}, headers=SAME_ORIGIN)
 
 
+def after_a_test(app, admin, case_id, batch_id, smtp=None):
+    """The test an admin sends themselves first, gone through the worker (the official's
+    copy goes only after one); its message set aside."""
+    post_form(admin, page(case_id, batch_id, "/test"), page(case_id, batch_id))
+    assert run_worker(app) == (1, 0)
+    if smtp is not None:
+        smtp.messages.clear()
+
+
 def send(client, case_id, batch_id):
-    """What an admin does: the preview's Send link, then the confirmation's button."""
+    """What an admin does after a test (after_a_test()): the preview's Send link, then the
+    confirmation's button."""
     preview = client.get(page(case_id, batch_id)).get_data(as_text=True)
     assert f'href="{page(case_id, batch_id, "/send")}"' in preview
     return post_form(client, page(case_id, batch_id, "/send"), page(case_id, batch_id, "/send"))
@@ -156,7 +166,11 @@ def test_the_preview_shows_the_email_as_it_will_go_and_its_pdf(mail_app, admin, 
     assert "Chile&#39;s National Prosecutor" in html or "Chile's National Prosecutor" in html
     assert "gustavo-gatica-appeals-1.pdf" in html
     assert "Send me a test" in html
-    assert f"Send to {OFFICIAL}" in html
+    assert f"Send to {OFFICIAL}" not in html  # only once a test went to the staff member
+    assert "Send yourself a test first and read it" in html
+    refused = post_form(admin, page(case_id, batch_id, "/send"), page(case_id, batch_id))
+    assert "Send yourself a test first" in page_text(admin.get(refused.headers["Location"]))
+    assert the_batch(mail_app, batch_id).emailed_at is None
     assert "supporters.example" not in html  # no supporter's address anywhere
 
     framed = admin.get(page(case_id, batch_id, "/preview.html"))
@@ -176,9 +190,9 @@ def test_a_test_goes_to_the_staff_member_with_the_pdf_attached(mail_app, smtp, a
     batch_id = ready(mail_app, case_id)
     response = post_form(admin, page(case_id, batch_id, "/test"), page(case_id, batch_id))
     assert response.status_code == 303
-    assert "A test is on its way to admin@example.org." in admin.get(
-        response.headers["Location"]
-    ).get_data(as_text=True)
+    tested = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A test is on its way to admin@example.org." in tested
+    assert f"Send to {OFFICIAL}" in page_text(admin.get(page(case_id, batch_id)))
     assert run_worker(mail_app) == (1, 0)
 
     (message,) = smtp.messages
@@ -204,6 +218,7 @@ def test_a_test_goes_to_the_staff_member_with_the_pdf_attached(mail_app, smtp, a
 def test_the_send_goes_once_and_the_worker_marks_the_batch_sent(mail_app, smtp, admin, cases):
     case_id = cases[CASE]
     batch_id = ready(mail_app, case_id)
+    after_a_test(mail_app, admin, case_id, batch_id, smtp)
     confirm = page_text(admin.get(page(case_id, batch_id, "/send")))
     assert f"Send 3 appeals to {OFFICIAL}?" in confirm
     response = send(admin, case_id, batch_id)
@@ -239,6 +254,7 @@ def test_the_send_goes_once_and_the_worker_marks_the_batch_sent(mail_app, smtp, 
         )
     assert batch.sent_by_id == admin_id
     assert actions(mail_app)[1:] == [
+        ("delivery.email_test", "admin@example.org"),
         ("delivery.email", "admin@example.org"),
         ("delivery.sent", "admin@example.org"),
     ]
@@ -250,6 +266,7 @@ def test_the_send_goes_once_and_the_worker_marks_the_batch_sent(mail_app, smtp, 
 def test_the_official_gets_it_in_their_language(mail_app, smtp, admin, cases):
     case_id = cases[CASE]
     batch_id = ready(mail_app, case_id, language="es")
+    after_a_test(mail_app, admin, case_id, batch_id, smtp)
     send(admin, case_id, batch_id)
     run_worker(mail_app)
     (message,) = smtp.messages
@@ -269,6 +286,7 @@ def test_a_letter_rejected_since_the_batch_was_made_is_left_out(mail_app, smtp, 
         rejected.moderation = "rejected"
         db.session.commit()
     assert "2 appeals for Gustavo Gatica" in page_text(admin.get(page(case_id, batch_id)))
+    after_a_test(mail_app, admin, case_id, batch_id, smtp)
     assert "Send 2 appeals to" in page_text(admin.get(page(case_id, batch_id, "/send")))
     send(admin, case_id, batch_id)
     run_worker(mail_app)
@@ -285,6 +303,10 @@ def test_two_sends_at_once_send_one_email(mail_app, cases):
         first, second = StaffUserFactory(role="admin").id, StaffUserFactory(role="admin").id
     case_id = cases[CASE]
     batch_id = ready(mail_app, case_id)
+    with mail_app.app_context():  # the test each admin sends first, still queued
+        emailing.queue_test(
+            db.session.get(DeliveryBatch, batch_id), db.session.get(StaffUser, first)
+        )
     start, outcomes = threading.Barrier(2), []
 
     def press_send(staff_id):
@@ -330,11 +352,11 @@ def test_a_send_that_fails_for_good_leaves_the_batch_prepared_and_says_so(make_a
         case_id = cases[CASE]
         batch_id = ready(app, case_id)
         with app.app_context():
-            emailing.queue_send(
-                db.session.get(DeliveryBatch, batch_id),
-                db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin")),
-            )
-        assert run_worker(app) == (0, 1)
+            batch = db.session.get(DeliveryBatch, batch_id)
+            staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin"))
+            emailing.queue_test(batch, staff)  # to the admin: the server takes it
+            emailing.queue_send(batch, staff)
+        assert run_worker(app) == (1, 1)
     finally:
         controller.stop()
     (row,) = rows(app, emailing.EMAIL)
@@ -355,6 +377,7 @@ def test_a_send_that_fails_for_good_leaves_the_batch_prepared_and_says_so(make_a
 def test_a_batch_whose_email_is_on_its_way_cannot_be_cancelled(mail_app, admin, cases):
     case_id = cases[CASE]
     batch_id = ready(mail_app, case_id)
+    post_form(admin, page(case_id, batch_id, "/test"), page(case_id, batch_id))  # queued
     send(admin, case_id, batch_id)
     with mail_app.app_context():
         staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin"))
@@ -375,6 +398,7 @@ def test_a_bounced_official_address_is_shown_and_still_emailed(mail_app, smtp, a
         db.session.commit()
     shown = admin.get(page(case_id, batch_id)).get_data(as_text=True)
     assert f"Bounce reports say {OFFICIAL} takes no email" in shown
+    after_a_test(mail_app, admin, case_id, batch_id, smtp)
     send(admin, case_id, batch_id)
     assert run_worker(mail_app) == (1, 0) and smtp.messages[0]["To"] == OFFICIAL
 

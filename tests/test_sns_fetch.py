@@ -73,11 +73,11 @@ def test_fetch_follows_no_redirect(https_server):
 
 
 def test_fetch_gives_up_after_its_timeout(https_server, monkeypatch):
+    # The server answers after 2 s: "timed out" proves the fetch gave up first, with no
+    # wall-clock bound to fail on a loaded machine.
     monkeypatch.setattr(sns, "FETCH_TIMEOUT", 0.5)
-    started = time.monotonic()
     with pytest.raises(sns.Unavailable, match="timed out"):
         sns.fetch(f"{https_server}/slow")
-    assert time.monotonic() - started < 1.5
 
 
 def test_fetch_reads_no_more_than_a_certificate_is(https_server):

@@ -96,6 +96,20 @@ def create_report(values, photo_data=None, partner=None, by_staff=False):
     return report
 
 
+def locked(report):
+    """The report re-read under its row lock, in a write transaction: its state is checked
+    and changed as one step, so a partner's withdrawal racing a staff approval cannot
+    both pass their checks on the same old state (the last one would win)."""
+    begin_write()
+    return db.session.get(OfflineReport, report.id, with_for_update=True, populate_existing=True)
+
+
+def refuse(message):
+    """End the write transaction locked() began, and say why the change cannot be made."""
+    db.session.rollback()
+    raise ReportError(message)
+
+
 def current_staff_id():
     from flask_login import current_user
 
@@ -106,11 +120,11 @@ def correct_report(report, values, photo_data=None, partner=None):
     """New figures for a report. By its partner: only a report sent back for a correction,
     which goes back to review. By staff (partner None): any report not withdrawn, which
     keeps its state (an approved one counts with the new figures)."""
+    report = locked(report)
     if partner is not None and report.state not in PARTNER_CORRECTS:
-        raise ReportError(_l("Only a report sent back for a correction can be changed."))
+        refuse(_l("Only a report sent back for a correction can be changed."))
     if report.state == "withdrawn":
-        raise ReportError(_l("This report was withdrawn, so it can no longer be changed."))
-    begin_write()
+        refuse(_l("This report was withdrawn, so it can no longer be changed."))
     before = figures(report)
     counted = report.state == "approved"
     for name, value in values.items():
@@ -139,9 +153,9 @@ def correct_report(report, values, photo_data=None, partner=None):
 
 def withdraw_report(report, partner=None, reason=""):
     """The report no longer counts and is kept, marked withdrawn (by its partner or staff)."""
+    report = locked(report)
     if report.state not in WITHDRAWABLE:
-        raise ReportError(_l("This report can no longer be withdrawn."))
-    begin_write()
+        refuse(_l("This report can no longer be withdrawn."))
     counted = report.state == "approved"
     report.state = "withdrawn"
     audit.record(
@@ -161,14 +175,14 @@ def withdraw_report(report, partner=None, reason=""):
 def review_report(report, decision, note=""):
     """Staff's decision: approve (it counts), ask for a correction or reject (with words
     for the reporter). Audited with the note as its reason."""
+    report = locked(report)
     if report.state not in REVIEWABLE[decision]:
-        raise ReportError(
+        refuse(
             _l(
                 "This report is “%(state)s”: that decision does not apply to it.",
                 state=STATE_LABELS[report.state],
             )
         )
-    begin_write()
     was_counted = report.state == "approved"
     report.state = REVIEW_STATE[decision]
     report.review_note = note if decision != "approve" else ""

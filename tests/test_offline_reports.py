@@ -20,6 +20,7 @@ import partners
 from extensions import db
 from letters.counters import offline_by_case
 from models import AuditEvent, OfflineReport, utcnow
+from offline import reports
 from offline.forms import earliest_event_date
 
 
@@ -213,6 +214,21 @@ def test_withdrawing_takes_a_report_out_of_the_totals(app, client, admin, cases,
     assert totals(app) == {}
     assert [r.state for r in stored_reports(app)] == ["withdrawn", "withdrawn"]
     assert audit_actions(app)[-2:] == ["offline.withdraw", "offline.withdraw"]
+
+
+def test_an_approval_of_a_report_withdrawn_meanwhile_is_refused(app, client, cases, partner_id):
+    """Staff's page showed the report waiting; its partner withdrew it before staff approved."""
+    partner_report(client, stats_link(app), report_fields(cases))
+    with app.test_request_context():
+        report = db.session.scalar(sa.select(OfflineReport))
+        assert report.state == "submitted"  # as the staff's page read it
+        with db.engine.begin() as partner:  # the withdrawal, committed in between
+            partner.execute(sa.update(OfflineReport).values(state="withdrawn"))
+        with pytest.raises(reports.ReportError, match="Withdrawn"):
+            reports.review_report(report, "approve")
+    assert [r.state for r in stored_reports(app)] == ["withdrawn"]
+    assert totals(app) == {}
+    assert "offline.approve" not in audit_actions(app)
 
 
 def test_duplicates_are_flagged_on_both_copies(app, client, admin, cases, partner_id):

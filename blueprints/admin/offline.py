@@ -172,7 +172,10 @@ def offline_edit(report_id):
     form = ReportForm(posted())
     if not form.validate():
         return render_form(form, report, 422)
-    reports.correct_report(report, form.values(), form.photo_data)
+    try:
+        reports.correct_report(report, form.values(), form.photo_data)
+    except reports.ReportError as error:  # withdrawn since the check above
+        return render_report(report, problem=str(error), status=409)
     return redirect(url_for("admin.offline_show", report_id=report.id, done="edited"), 303)
 
 

@@ -176,6 +176,13 @@ def mark_sent(batch, staff, sent_on, method, note="", emailed_to=""):
     begin_write()
     db.session.refresh(batch, with_for_update=True)
     prepared(batch)
+    if emailing.on_its_way(batch):  # the worker records it sent, by email, when it goes
+        raise BatchError(
+            _(
+                "This batch's email to the official is on its way: the batch is recorded "
+                "as sent when it goes."
+            )
+        )
     record_sent(batch, staff, sent_on, method, note, emailed_to)
     db.session.commit()
     return batch

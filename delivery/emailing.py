@@ -228,6 +228,12 @@ def latest_email(batch):
     ).first()
 
 
+def on_its_way(batch):
+    """Whether the batch's email to the official is queued and not yet sent or failed."""
+    email = latest_email(batch) if batch.emailed_at is not None else None
+    return email is not None and email.state == "pending"
+
+
 def withdraw(batch):
     """For cancel (delivery/batches.py), in its transaction: why a batch whose email to the
     official is queued or went cannot be cancelled (a message), else "" after stopping

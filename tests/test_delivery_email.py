@@ -387,6 +387,28 @@ def test_a_batch_whose_email_is_on_its_way_cannot_be_cancelled(mail_app, admin, 
     assert the_batch(mail_app, batch_id).state == "prepared"
 
 
+def test_a_batch_whose_email_is_on_its_way_is_recorded_sent_by_the_email(
+    mail_app, smtp, admin, cases
+):
+    """Staff cannot record it sent by post meanwhile: the record would say post while the
+    official receives the email."""
+    case_id = cases[CASE]
+    batch_id = ready(mail_app, case_id)
+    after_a_test(mail_app, admin, case_id, batch_id, smtp)
+    send(admin, case_id, batch_id)
+    batch_page = f"/admin/delivery/{case_id}/batches/{batch_id}"
+    by_post = {"sent_on": utcnow().date().isoformat(), "method": "post", "note": "registered"}
+    refused = admin.post(
+        batch_page + "/sent", data={"csrf_token": csrf_from(admin), **by_post}, headers=SAME_ORIGIN
+    )
+    assert "email to the official is on its way" in page_text(refused)
+    assert the_batch(mail_app, batch_id).state == "prepared"
+    assert run_worker(mail_app) == (1, 0)
+    assert [message["To"] for message in smtp.messages] == [OFFICIAL]
+    batch = the_batch(mail_app, batch_id)
+    assert (batch.state, batch.method) == ("sent", "email")
+
+
 def test_a_bounced_official_address_is_shown_and_still_emailed(mail_app, smtp, admin, cases):
     """The official is no supporter: a bounce (or a forged one) does not stop the send,
     it warns staff on the page."""

@@ -123,6 +123,8 @@ def test_an_approved_report_counts_offline_and_in_every_total(
     assert dashboard.stats["solidarity"] == "0 0 counted 4 offline"
     #                            counted appeals solidarity offline total progress
     assert dashboard.row("data-case", CASE)[3:] == ["5", "5", "0", "7", "12", "0% 0% of 200,000"]
+    cases_list = words(admin.get("/admin/cases").get_data(as_text=True))
+    assert f"/cases/{CASE} Published 12 / 200,000 messages" in cases_list
 
     stats = stats_page(app, client)
     assert "Your reports add 7 letters written offline at your events" in stats

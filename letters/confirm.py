@@ -10,6 +10,7 @@ from extensions import begin_write, db, dialect_insert
 from letters.counters import add_to_counter
 from mail import cap
 from models import ContactConsent, Letter, Outbox, utcnow
+from moderation import groups
 
 CONFIRM_SALT = "confirm-letter"
 # Whether this address already has a counted letter of this kind for this case.
@@ -67,12 +68,26 @@ def joined_letters(letter_id):
 def mark_confirmed(letter):
     letter.status = "confirmed"
     letter.confirmed_at = utcnow()
+    decide_as_its_text(letter)
     if not already_counted(letter.case_id, letter.kind, letter.email_key):
         letter.counted = True
         add_to_counter(letter.case_id)
         db.session.flush()  # the next letter's check reads the database
     if letter.consent_contact:
         record_consent(letter)
+
+
+def decide_as_its_text(letter):
+    """A copy written before moderators decided its text gets their decision now, as a copy
+    written after it does on arrival (letters/submit.py): it does not wait in the queue to
+    be decided a second time."""
+    if letter.moderation != "pending":
+        return
+    flags = letter.flags.split(",") if letter.flags else []
+    decided = groups.arrival_decision(letter.fingerprint, flags, letter.body)
+    if decided:
+        letter.moderation, letter.reject_reason = decided
+        letter.moderated_at = utcnow()
 
 
 def record_consent(letter):

@@ -7,6 +7,7 @@ from helpers import Supporter, csrf_from
 from queue_pages import QUEUE, events, letter_row, page, reason_id, shown_ids
 from test_queue_groups import GROUPS, SUGGESTED, copies, decide_group, suggested_group
 
+import letters
 from extensions import db
 from models import Letter, utcnow
 from moderation import groups
@@ -78,6 +79,29 @@ def test_copies_of_a_rejected_text_are_rejected_and_visible_under_the_filter(
     assert '<option value="1" selected>Automatically</option>' in html
     assert shown_ids(page(moderator, QUEUE + "?auto=1")) == [later]  # rejected by default
     assert sorted(shown_ids(page(moderator, QUEUE + "?state=rejected"))) == [*earlier, later]
+
+
+def test_a_copy_confirmed_after_its_text_was_decided_gets_the_decision(
+    app, moderator, client, gustavo, case_slug
+):
+    """Written before the group decision, confirmed after it: it is not decided again."""
+    body = "Buy cheap watches at our shop."
+    with app.app_context():
+        copies(2, body, gustavo)
+    waiting = submit(client, case_slug, body)  # unconfirmed: the decision leaves it
+    decide_group(moderator, fingerprint(body), "reject", reason=reason_id(app, "Spam"))
+    assert letter_row(app, waiting).moderation == "pending"
+    with app.app_context():
+        letters.confirm_letter(waiting)
+    row = letter_row(app, waiting)
+    assert (row.status, row.moderation, row.reject_reason, row.moderated_by_id) == (
+        "confirmed",
+        "rejected",
+        "Spam or advertising",
+        None,
+    )
+    assert waiting not in shown_ids(page(moderator, QUEUE))
+    assert waiting in shown_ids(page(moderator, QUEUE + "?state=rejected&auto=1"))
 
 
 def test_only_admins_change_the_arrival_settings(app, moderator, admin):

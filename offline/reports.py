@@ -63,6 +63,23 @@ def photo_path(report):
     return os.path.join(photos_folder(), report.photo)
 
 
+def forget_photos(case_id):
+    """Delete the photos of a case's reports, in the caller's write transaction (retention,
+    after the case closed: a photo of letters can show their writers' names); returns how
+    many. The files go first: should the commit fail, the next run finds them again."""
+    kept = db.session.scalars(
+        sa.select(OfflineReport).where(
+            OfflineReport.case_id == case_id,
+            OfflineReport.photo.is_not(None),
+            OfflineReport.photo != "",
+        )
+    ).all()
+    for report in kept:
+        photos.delete(report.photo, folder=photos_folder())
+        report.photo = None
+    return len(kept)
+
+
 def counts_changed():
     """What offline_by_case() returns changed: the cached counters must not keep the old
     figures (pages, /api/stats, the dashboard and partner stats are all in the app cache)."""

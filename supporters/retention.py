@@ -12,6 +12,8 @@
 - RETENTION_DAYS_AFTER_CLOSE days after a case closed, its writers' names, addresses and
   cities are erased from its letters (supporters/erase.py): the counts stay. Consent to
   hear from the campaign (ContactConsent) is not a letter's and lives on until withdrawn.
+  The photos of its offline reports are deleted then too (a photo of letters can show
+  their writers' names); the reports and their figures stay.
 - Expired "Your letters" links and spent partner form tokens are deleted.
 
 Everything is done by SQL statements over at most BATCH rows each, one write transaction
@@ -25,6 +27,7 @@ million news emails to delete) never holds up a confirmation link for its length
 import logging
 import time
 from datetime import date, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -32,6 +35,7 @@ from sqlalchemy.orm import aliased
 
 from extensions import begin_write, db
 from models import Case, DataLink, Letter, Outbox, utcnow
+from offline.reports import forget_photos
 from partners.form_tokens import purge_spent_tokens
 from supporters.erase import ERASED, NEWS, anonymise_letters, forget_emails
 
@@ -47,7 +51,7 @@ LOCK = (0x5734, 14)  # PostgreSQL advisory lock (two-key space): one retention b
 # staff stopped, mail/news.py). Capped ones are counted by mail/cap.py for a day:
 # OUTBOX_KEEP_DAYS is two days at least.
 UNSENT = ("dead", "capped", "suppressed", "stopped")
-COUNTS = ("unconfirmed", "emails", "unsent", "cases", "anonymised", "links", "tokens")
+COUNTS = ("unconfirmed", "emails", "unsent", "cases", "anonymised", "photos", "links", "tokens")
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ def work(now, done):
         done["cases"] += bool(anonymised)
         done["anonymised"] += anonymised
         done["unconfirmed"] += deleted
+        done["photos"] += yield from in_transaction(partial(forget_photos, case_id))
     keep_before = now - timedelta(days=outbox_keep_days())
     done["emails"] += yield from delete_sent_emails(keep_before)
     done["unsent"] += yield from forget_unsent_emails(keep_before)
@@ -237,6 +242,9 @@ def report(done):
         ),
         told(done.get("emails", 0), "sent email deleted", "sent emails deleted"),
         told(done.get("unsent", 0), "unsent email erased", "unsent emails erased"),
+        told(
+            done.get("photos", 0), "offline report photo deleted", "offline report photos deleted"
+        ),
         told(done.get("links", 0), "expired link deleted", "expired links deleted"),
         told(done.get("tokens", 0), "spent form token deleted", "spent form tokens deleted"),
     ]

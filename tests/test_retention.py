@@ -1,6 +1,7 @@
 """Retention, through `flask --app app retention` as an operator (or the mail worker, daily)
 runs it: what goes, what stays, on which day, and that running it again does nothing."""
 
+import os
 import signal
 import threading
 from datetime import date, timedelta
@@ -26,10 +27,12 @@ from models import (
     DataLink,
     Letter,
     MailAddress,
+    OfflineReport,
     Outbox,
     UsedFormToken,
     utcnow,
 )
+from offline import reports
 from supporters import erase, retention
 
 DAY = timedelta(days=1)
@@ -361,6 +364,43 @@ def test_a_closed_case_s_writers_are_anonymised_after_retention_days_after_close
         }
         consent = db.session.get(ContactConsent, "zephyrine.quill@example.org")
         assert consent.privacy_version == "2026-12-05"
+    assert run(app) == "retention: nothing to do"
+
+
+def test_a_closed_case_s_offline_report_photos_go_after_retention_days_after_close(app):
+    """A photo of a stack of letters can show their writers' names: it goes with them. The
+    report and its figures stay, still counted."""
+    with app.app_context():
+        folder = reports.photos_folder()
+        os.makedirs(folder, exist_ok=True)
+
+        def reported(case, photo):
+            with open(os.path.join(folder, photo), "wb") as file:
+                file.write(b"a photo of letters")
+            report = OfflineReport(
+                case_id=case.id,
+                appeals=12,
+                event="Stall",
+                country="GB",
+                held_on=date(2026, 11, 28),
+                state="approved",
+                photo=photo,
+            )
+            db.session.add(report)
+            return report
+
+        closed = CaseFactory(status="closed", closed_at=ago(180 * DAY + MINUTE))
+        lately = CaseFactory(status="closed", closed_at=ago(180 * DAY - MINUTE))
+        gone, kept = reported(closed, "stack-1.jpg"), reported(lately, "stack-2.jpg")
+        db.session.commit()
+        gone_id, kept_id = gone.id, kept.id
+
+    assert run(app) == "retention: 1 offline report photo deleted"
+    with app.app_context():
+        assert sorted(os.listdir(folder)) == ["stack-2.jpg"]
+        report = db.session.get(OfflineReport, gone_id)
+        assert (report.photo, report.state, report.appeals) == (None, "approved", 12)
+        assert db.session.get(OfflineReport, kept_id).photo == "stack-2.jpg"
     assert run(app) == "retention: nothing to do"
 
 

@@ -64,23 +64,26 @@ def published_updates(case_id, language):
 
 
 def home_outcomes(language, limit=HOME_OUTCOMES):
-    """The home page's "Letters work": the newest good outcome of each closed case, newest
-    first, at most `limit`, as (update, case) pairs in `language`."""
+    """The home page's "Letters work": each closed case's newest outcome when it is a good
+    one (released, then detained again, is not a success), newest first, at most `limit`,
+    as (update, case) pairs in `language`."""
     found = db.session.execute(
         sa.select(CaseUpdate, Case)
         .join(Case, CaseUpdate.case_id == Case.id)
         .where(
             Case.status == "closed",
             CaseUpdate.published_at.is_not(None),
-            CaseUpdate.outcome.in_(GOOD_OUTCOMES),
+            CaseUpdate.outcome != "",
         )
         .order_by(CaseUpdate.happened_on.desc(), CaseUpdate.id.desc())
         .limit(limit * 10)  # a case with several outcomes shows its newest only
     )
     outcomes, seen = [], set()
     for update, case in found:
-        if case.id not in seen and len(outcomes) < limit:
-            seen.add(case.id)
+        if case.id in seen:
+            continue
+        seen.add(case.id)
+        if update.outcome in GOOD_OUTCOMES and len(outcomes) < limit:
             outcomes.append((UpdateInLanguage(update, language), case.in_language(language)))
     return outcomes
 

@@ -257,6 +257,18 @@ def test_the_home_page_tells_the_outcomes_of_closed_cases(app, admin, client, ca
         assert title not in work
 
 
+def test_a_closed_case_whose_newest_outcome_is_not_good_is_not_told(app, admin, client, cases):
+    germain = cases["germain-rukuki"]
+    publish(admin, germain, new_update(admin, germain, title="Germain is free", outcome="released"))
+    close_case(app, germain)
+    assert "Germain is free" in letters_work(page(client, "/"))
+    later = {"title": "Germain arrested again", "outcome": "still_detained"}
+    publish(admin, germain, new_update(admin, germain, happened_on="2025-06-02", **later))
+    work = letters_work(page(client, "/"))
+    assert "Germain is free" not in work and "Germain arrested again" not in work
+    assert CLOSED_UPDATE["title"] in work  # the demo's closed case is still told
+
+
 def test_the_home_page_says_so_when_no_case_has_closed_with_an_outcome(app, client, cases):
     with app.app_context():
         db.session.execute(sa.delete(CaseUpdate))

@@ -21,6 +21,7 @@ from models import (
     AuditEvent,
     Case,
     CaseCounter,
+    DeliveryBatch,
     Letter,
     Outbox,
     Partner,
@@ -106,6 +107,26 @@ def insert_letters(count, **values):
     rows = [vars(stub) for stub in LetterFactory.stub_batch(count, **values)]
     db.session.execute(sa.insert(Letter), rows)
     db.session.commit()
+
+
+def sent_batch(*letter_ids, kind=None, sent_on=None):
+    """A delivery batch recorded sent on `sent_on` (today by default) holding the letters,
+    of one case: they are delivered, so no moderator may change them. `kind`: the batch's
+    (the first letter's by default)."""
+    letters = [db.session.get(Letter, letter_id) for letter_id in letter_ids]
+    batch = DeliveryBatch(
+        case_id=letters[0].case_id,
+        kind=kind or letters[0].kind,
+        state="sent",
+        letters=len(letters),
+        sent_on=sent_on or utcnow().date(),
+    )
+    db.session.add(batch)
+    db.session.flush()
+    for letter in letters:
+        letter.delivery_batch_id = batch.id
+    db.session.commit()
+    return batch
 
 
 class CaseCounterFactory(Factory):

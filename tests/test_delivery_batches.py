@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import LetterFactory, RejectReasonFactory, StaffUserFactory
+from factories import LetterFactory, RejectReasonFactory, StaffUserFactory, sent_batch
 from helpers import csrf_from
 from staff_pages import Page
 
@@ -197,11 +197,7 @@ def test_a_delivered_letter_can_no_longer_be_re_moderated(case_id, staff):
 
 def test_the_queue_says_why_a_delivered_letter_cannot_change(app, admin, case_id):
     [letter] = appeals(case_id, 1)
-    sent = DeliveryBatch(case_id=case_id, kind="appeal", state="sent", sent_on=date(2025, 12, 1))
-    db.session.add(sent)
-    db.session.flush()
-    db.session.get(Letter, letter).delivery_batch_id = sent.id
-    db.session.commit()
+    sent_batch(letter, sent_on=date(2025, 12, 1))
     html = admin.get("/admin/queue?kind=appeal").get_data(as_text=True)
     item = html.split(f'id="letter-{letter}"')[1].split("</li>")[0]
     assert "Delivered on December 1, 2025: this decision can no longer change." in item

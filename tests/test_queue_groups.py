@@ -3,16 +3,16 @@ decided with one audited decision (and undone at once), however many they are. C
 arriving later: test_queue_groups_arrival.py."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 
 import sqlalchemy as sa
-from factories import SolidarityFactory
+from factories import SolidarityFactory, sent_batch
 from helpers import csrf_from, staff_client
 from queue_pages import HTMX, QUEUE, events, letter_row, page, reason_id, staff_id
 
 from extensions import db
-from models import DeliveryBatch, Letter, TextGroup, utcnow
+from models import Letter, TextGroup, utcnow
 from moderation import group_decisions, groups
 from moderation.flags import fingerprint
 
@@ -322,15 +322,7 @@ def test_letters_another_moderator_holds_are_left_out(app, moderator, second_mod
 def test_delivered_letters_are_left_out(app, moderator, gustavo):
     with app.app_context():
         letters = copies(3, "Please release him now.", gustavo, kind="appeal")
-        batch = DeliveryBatch(
-            case_id=gustavo, kind="appeal", state="sent", letters=1, sent_on=date.today()
-        )
-        db.session.add(batch)
-        db.session.flush()
-        db.session.execute(
-            sa.update(Letter).where(Letter.id == letters[0]).values(delivery_batch_id=batch.id)
-        )
-        db.session.commit()
+        sent_batch(letters[0])
     key = letter_row(app, letters[0]).group_key
     html = page(moderator, GROUPS)
     assert "2 messages" in html.split(f'id="group-{key}"')[1].split("</li>")[0]
@@ -346,15 +338,7 @@ def test_undo_leaves_a_letter_delivered_meanwhile_as_it_went(app, moderator, gus
     response = decide_group(moderator, key, "approve", htmx=True)
     (event_id,) = re.findall(r'name="event" value="(\d+)"', response.get_data(as_text=True))
     with app.app_context():  # a batch holding one of them is sent within the undo window
-        batch = DeliveryBatch(
-            case_id=gustavo, kind="appeal", state="sent", letters=1, sent_on=date.today()
-        )
-        db.session.add(batch)
-        db.session.flush()
-        db.session.execute(
-            sa.update(Letter).where(Letter.id == letters[0]).values(delivery_batch_id=batch.id)
-        )
-        db.session.commit()
+        sent_batch(letters[0])
     assert undo(moderator, event_id).status_code == 200
     assert moderations(app, letters) == ["approved", "pending", "pending"]
 

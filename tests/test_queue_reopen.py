@@ -4,7 +4,7 @@ holds, and only for signed-in staff with the form's token."""
 
 from datetime import date
 
-from factories import SolidarityFactory
+from factories import SolidarityFactory, sent_batch
 from helpers import csrf_from
 from queue_pages import (
     HTMX,
@@ -43,14 +43,7 @@ def post(client, url, letters, htmx=False, **fields):
 def deliver(app, letter_id, sent_on=date(2026, 12, 1)):
     """Put the letter in a sent solidarity batch."""
     with app.app_context():
-        letter = db.session.get(Letter, letter_id)
-        batch = DeliveryBatch(
-            case_id=letter.case_id, kind="solidarity", state="sent", letters=1, sent_on=sent_on
-        )
-        db.session.add(batch)
-        db.session.flush()
-        letter.delivery_batch_id = batch.id
-        db.session.commit()
+        sent_batch(letter_id, kind="solidarity", sent_on=sent_on)
 
 
 def item_html(html, letter_id):

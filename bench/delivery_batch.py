@@ -27,7 +27,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from news_queue import analyse, server_cpu  # noqa: E402
-from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402
+from scratch import (  # noqa: E402
+    bench_app,
+    database_url,
+    drop_database,
+    log,
+    migrate_and_seed,
+    plan,
+    timed,
+)
 
 PG_DATABASE = "test_batch_bench"
 
@@ -63,16 +70,6 @@ INSERT_LETTERS = """
         '', '', '1'
     FROM n
 """
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - started, result
 
 
 def load(app, appeals, total):
@@ -185,9 +182,7 @@ def explain(db, sa, batches, case_id, letter):
         .limit(None)
     )
     sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    prefix = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
-    rows = db.session.execute(sa.text(prefix + sql)).all()
-    return ["plan of make_batch's select:"] + [f"  {' '.join(str(v) for v in r)}" for r in rows]
+    return plan(db, sa, "make_batch's select", sql)
 
 
 def main():

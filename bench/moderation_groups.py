@@ -50,7 +50,7 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from queue_bench import MODERATORS, PASSWORD, TOTP_SECRET, percentiles, sign_in, timed  # noqa: E402
-from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402
+from scratch import bench_app, database_url, drop_database, log, migrate_and_seed  # noqa: E402
 
 PG_DATABASE = "w4r_groups_bench"
 GOAL_DECISIONS = 20_000
@@ -98,10 +98,6 @@ CLOSINGS = [
     "Your friend {me}",
     "Peace, {me}, age {age}",
 ]
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
 
 
 def suggested_texts(app):

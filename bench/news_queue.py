@@ -32,14 +32,21 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import bench_app, database_url, drop_database, migrate_and_seed  # noqa: E402
+from scratch import (  # noqa: E402
+    bench_app,
+    database_url,
+    drop_database,
+    log,
+    migrate_and_seed,
+    plan,
+    timed,
+)
 
 PG_DATABASE = "test_news_bench"
 GOAL_SECONDS = 60
@@ -67,10 +74,6 @@ INSERT_LETTERS = """
         'approved', i % 89 <> 3, :at, :at, '', :no, '', '', '1'
     FROM n
 """
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
 
 
 def peak_mb():
@@ -158,12 +161,6 @@ def server_cpu(db, sa):
     return lambda: seconds() - start
 
 
-def timed(function, *args):
-    started = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - started, result
-
-
 def progress_times(update, repeat=5):
     from mail import news
 
@@ -240,13 +237,11 @@ def measure(app, update_id, admin_id):
 
 def explain(db, sa, update_id):
     """The progress query's plan: the progress index, read alone."""
-    prefix = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
     query = (
         "SELECT language, state, count(*) FROM outbox "
         "WHERE case_update_id = :id AND template = 'news' GROUP BY language, state"
     )
-    rows = db.session.execute(sa.text(prefix + query), {"id": update_id}).all()
-    return ["plan of progress():"] + [f"  {' '.join(str(v) for v in row)}" for row in rows]
+    return plan(db, sa, "progress()", query, {"id": update_id})
 
 
 def main():

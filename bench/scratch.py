@@ -1,6 +1,9 @@
 """The scratch database and app every benchmark here builds on: a SQLite file in a
 temporary folder, or a PostgreSQL database on 127.0.0.1 dropped and created anew
-(never "test", which belongs to the test suite)."""
+(never "test", which belongs to the test suite), and the few helpers they share."""
+
+import sys
+import time
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -53,3 +56,23 @@ def migrate_and_seed(app):
     flask_migrate.upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0, result.output
+
+
+def log(message):
+    """Progress for the person running a benchmark: on stderr, so stdout is the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def timed(function, *args, **kwargs):
+    """(seconds, result) of function(*args, **kwargs)."""
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def plan(db, sa, title, sql, params=None):
+    """The database's plan of `sql` (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN), as
+    report lines under `title`."""
+    prefix = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+    rows = db.session.execute(sa.text(prefix + sql), params or {}).all()
+    return [f"plan of {title}:"] + [f"  {' '.join(str(v) for v in row)}" for row in rows]

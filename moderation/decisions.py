@@ -168,10 +168,15 @@ def undoable_events(moderator, event_ids, now):
     ).all()
     if not events:
         raise QueueError("nothing-to-undo")
-    window = timedelta(seconds=current_app.config["QUEUE_UNDO_SECONDS"] + UNDO_GRACE_SECONDS)
-    if any(now - event.created_at > window for event in events):
+    if any(too_late(event, now) for event in events):
         raise QueueError("undo-expired")
     return events
+
+
+def too_late(event, now):
+    """Whether the decision `event` is past its undo (QUEUE_UNDO_SECONDS and the grace)."""
+    window = timedelta(seconds=current_app.config["QUEUE_UNDO_SECONDS"] + UNDO_GRACE_SECONDS)
+    return now - event.created_at > window
 
 
 def restore(letter, event, moderator, now):

@@ -6,15 +6,14 @@ the group holds. The group's TextGroup keeps the decision for copies arriving la
 """
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from delivery.batches import not_delivered
 from extensions import begin_write, db, dialect_insert
 from models import AuditEvent, Letter, TextGroup, utcnow
-from moderation.decisions import DECISIONS, UNDO_GRACE_SECONDS, QueueError, rejection_reason
+from moderation.decisions import DECISIONS, QueueError, rejection_reason, too_late
 from moderation.groups import forget_figures
 from moderation.queue import claimable
 from staff import audit
@@ -143,8 +142,7 @@ def undo_group(moderator, event_id):
     if event is None:
         db.session.rollback()
         raise QueueError("nothing-to-undo")
-    window = timedelta(seconds=current_app.config["QUEUE_UNDO_SECONDS"] + UNDO_GRACE_SECONDS)
-    if now - event.created_at > window:
+    if too_late(event, now):
         db.session.rollback()
         raise QueueError("undo-expired")
     key = event.details["key"]
